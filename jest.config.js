@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/tests"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    // Type-checking is `npm run typecheck`'s job; transpiling file by file keeps tests fast.
+    "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }],
+  },
+  globalSetup: "<rootDir>/tests/globalSetup.js",
+  testTimeout: 30000,
+};

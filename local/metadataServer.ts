@@ -1,0 +1,143 @@
+/**
+ * A stand-in for the metadata server a Cloud Run instance talks to, faithful where
+ * google-auth-library and the services touch it:
+ *
+ * - every `/computeMetadata` request must carry `Metadata-Flavor: Google` (403 otherwise) and
+ *   must not carry `X-Forwarded-For` (403: the real server refuses proxied requests, which is
+ *   what stops SSRF from reaching it); every answer carries `Metadata-Flavor: Google`;
+ * - the detection ping, project id, service-account e-mail, a clearly fake access token, and
+ *   ID tokens for any audience, signed by the shared TokenIssuer;
+ * - the issuer's public keys, as Google publishes them on googleapis.com (no header needed).
+ *
+ * One stand-in answers for one identity, as each Cloud Run service has its own.
+ * Tokens are never logged.
+ */
+import express, { type Express, type Response } from "express";
+import type { Logger } from "../services/shared/logger";
+import type { TokenFormat, TokenIssuer } from "./tokenIssuer";
+
+export interface MetadataServerOptions {
+  projectId: string;
+  /** The service account this stand-in answers for. */
+  email: string;
+  issuer: TokenIssuer;
+  /** `Cache-Control: max-age` for the published keys, in seconds. */
+  keysMaxAgeSeconds?: number;
+  logger?: Logger;
+}
+
+/** What the stand-in has done; read by tests and the benchmark. */
+export interface MetadataStats {
+  identityTokensIssued: number;
+}
+
+export interface MetadataServer {
+  app: Express;
+  stats: MetadataStats;
+}
+
+/** Obviously not a credential, so nobody mistakes it for one. */
+export const FAKE_ACCESS_TOKEN = "local-fake-access-token-not-valid-for-google-apis";
+
+function sendText(res: Response, status: number, text: string): void {
+  res.status(status).type("application/text").send(text);
+}
+
+export function createMetadataServer(options: MetadataServerOptions): MetadataServer {
+  const { projectId, email, issuer, logger } = options;
+  const keysMaxAge = options.keysMaxAgeSeconds ?? 300;
+  const stats: MetadataStats = { identityTokensIssued: 0 };
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+
+  app.use((req, res, next) => {
+    res.set("Metadata-Flavor", "Google");
+    res.set("Server", "Metadata Server for Serverless (local stand-in)");
+    res.on("finish", () =>
+      logger?.debug(
+        { method: req.method, path: req.path, status: res.statusCode },
+        "metadata request",
+      ),
+    );
+    next();
+  });
+
+  const publishKeys = (body: () => object) => (_req: express.Request, res: Response) => {
+    res.set("Cache-Control", `public, max-age=${keysMaxAge}`).json(body());
+  };
+  app.get(
+    "/oauth2/v3/certs",
+    publishKeys(() => issuer.jwks()),
+  );
+  app.get(
+    "/oauth2/v1/certs",
+    publishKeys(() => issuer.pemCerts()),
+  );
+
+  app.use("/computeMetadata", (req, res, next) => {
+    if (req.get("x-forwarded-for") !== undefined) {
+      sendText(
+        res,
+        403,
+        "Forbidden: the metadata server does not accept requests with X-Forwarded-For.\n",
+      );
+      return;
+    }
+    if (req.get("metadata-flavor") !== "Google") {
+      sendText(res, 403, "Forbidden: missing Metadata-Flavor:Google header.\n");
+      return;
+    }
+    next();
+  });
+
+  const v1 = express.Router();
+  v1.get(["/", "/instance", "/instance/"], (_req, res) => {
+    sendText(res, 200, "attributes/\nid\nregion\nservice-accounts/\nzone\n");
+  });
+  v1.get("/project/project-id", (_req, res) => sendText(res, 200, projectId));
+  v1.get("/instance/region", (_req, res) =>
+    sendText(res, 200, `projects/${projectId}/regions/local`),
+  );
+
+  // google-auth-library asks for "default"; callers may also name the account itself.
+  const account = express.Router({ mergeParams: true });
+  v1.use(
+    "/instance/service-accounts/:account",
+    (req, res, next) => {
+      const name = (req.params as { account: string }).account;
+      if (name !== "default" && name !== email) {
+        sendText(res, 404, `No such service account: ${name.slice(0, 100)}\n`);
+        return;
+      }
+      next();
+    },
+    account,
+  );
+
+  account.get("/", (_req, res) => sendText(res, 200, "aliases\nemail\nidentity\nscopes\ntoken\n"));
+  account.get("/email", (_req, res) => sendText(res, 200, email));
+  account.get("/scopes", (_req, res) =>
+    sendText(res, 200, "https://www.googleapis.com/auth/cloud-platform\n"),
+  );
+  account.get("/token", (_req, res) => {
+    res.json({ access_token: FAKE_ACCESS_TOKEN, expires_in: 3599, token_type: "Bearer" });
+  });
+  account.get("/identity", (req, res) => {
+    const { audience, format = "standard" } = req.query;
+    if (typeof audience !== "string" || audience === "") {
+      sendText(res, 400, "non-empty audience parameter required\n");
+      return;
+    }
+    if (format !== "standard" && format !== "full") {
+      sendText(res, 400, "format must be standard or full\n");
+      return;
+    }
+    stats.identityTokensIssued += 1;
+    sendText(res, 200, issuer.issue({ email, audience, format: format as TokenFormat }));
+  });
+
+  app.use("/computeMetadata/v1", v1);
+  app.use((req, res) => sendText(res, 404, `Not found: ${req.path.slice(0, 100)}\n`));
+  return { app, stats };
+}

@@ -1,0 +1,188 @@
+/**
+ * One authenticated call to the target, and the translation of every way it can fail into an
+ * answer that tells the operator what to fix.
+ *
+ * The URL comes from configuration only; nothing in an incoming request can change it.
+ * Redirects are never followed, so the token cannot be carried to another origin.
+ */
+import type { CredentialHeader } from "../shared/bearer";
+import { childTraceparent, type TraceContext } from "../shared/trace";
+import { type IdTokenCache, TokenUnavailableError } from "./idTokenCache";
+
+export interface TargetAnswer {
+  target: { url: string; status: number; body: unknown };
+  latencyMs: number;
+  /** True when the first token was rejected and a fresh one succeeded. */
+  retriedWithFreshToken: boolean;
+}
+
+/**
+ * A failed call. `status`, `code`, `message` and `hint` go to the caller; `reason` holds
+ * internal detail for the log only.
+ */
+export class TargetCallError extends Error {
+  override readonly name = "TargetCallError";
+  constructor(
+    readonly status: 502 | 503 | 504,
+    readonly code: string,
+    message: string,
+    readonly hint: string | undefined,
+    readonly reason: string,
+    readonly targetStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface TargetCallerOptions {
+  targetUrl: URL;
+  audience: string;
+  tokenHeader: CredentialHeader;
+  timeoutMs: number;
+  tokens: IdTokenCache;
+}
+
+export type CallTarget = (trace: TraceContext) => Promise<TargetAnswer>;
+
+/** Checked by name: the abort error is a DOMException, which may come from another realm. */
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "TimeoutError" || name === "AbortError";
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("application/json")) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Not really JSON: hand it on as text.
+    }
+  }
+  return text;
+}
+
+function rejection(response: Response, options: TargetCallerOptions): TargetCallError {
+  const { status } = response;
+  const detail = `target answered HTTP ${status}`;
+  if (status === 401) {
+    return new TargetCallError(
+      502,
+      "target_rejected_token",
+      "The target did not accept the client's ID token, even a freshly fetched one",
+      `The token's audience is "${options.audience}"; it must equal the target's URL or one of its custom audiences (TARGET_AUDIENCE).`,
+      detail,
+      status,
+    );
+  }
+  if (status === 403) {
+    return new TargetCallError(
+      502,
+      "target_forbidden",
+      "The target refused the client's identity",
+      "Grant roles/run.invoker on the target to the client's service account; IAM changes can take a few minutes to propagate.",
+      detail,
+      status,
+    );
+  }
+  if (status >= 300 && status < 400) {
+    return new TargetCallError(
+      502,
+      "target_redirected",
+      "The target answered with a redirect, which the client does not follow",
+      "Set TARGET_URL to the target's final URL; the token is never sent to another location.",
+      `${detail} to ${response.headers.get("location") ?? "nowhere"}`,
+      status,
+    );
+  }
+  return new TargetCallError(
+    502,
+    "target_error",
+    `The target failed with HTTP ${status}`,
+    status >= 500 ? "See the target's logs for this trace." : undefined,
+    detail,
+    status,
+  );
+}
+
+export function createTargetCaller(options: TargetCallerOptions): CallTarget {
+  const { targetUrl, tokenHeader, timeoutMs, tokens } = options;
+
+  async function token(): Promise<string> {
+    try {
+      return await tokens.get();
+    } catch (error) {
+      if (!(error instanceof TokenUnavailableError)) throw error;
+      throw new TargetCallError(
+        503,
+        "identity_token_unavailable",
+        "The client could not get an identity token from the metadata server",
+        "On Cloud Run this comes from the service's own service account; locally, check that the metadata stand-in runs and GCE_METADATA_HOST points at it.",
+        error.message,
+      );
+    }
+  }
+
+  function send(idToken: string, trace: TraceContext, signal: AbortSignal): Promise<Response> {
+    return fetch(targetUrl, {
+      headers: {
+        [tokenHeader]: `Bearer ${idToken}`,
+        traceparent: childTraceparent(trace),
+        accept: "application/json",
+      },
+      redirect: "manual",
+      signal,
+    });
+  }
+
+  return async (trace) => {
+    const started = performance.now();
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      let idToken = await token();
+      let response = await send(idToken, trace, signal);
+      let retriedWithFreshToken = false;
+      if (response.status === 401) {
+        await response.body?.cancel();
+        tokens.invalidate(idToken);
+        idToken = await token();
+        response = await send(idToken, trace, signal);
+        retriedWithFreshToken = true;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw rejection(response, options);
+      }
+      const body = await readBody(response);
+      return {
+        target: { url: targetUrl.href, status: response.status, body },
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        retriedWithFreshToken,
+      };
+    } catch (error) {
+      if (error instanceof TargetCallError) throw error;
+      if (isTimeout(error)) {
+        throw new TargetCallError(
+          504,
+          "target_timeout",
+          `The target did not answer within ${timeoutMs} ms`,
+          "Check the target's health and cold-start time, or raise TARGET_TIMEOUT_MS.",
+          "timeout",
+        );
+      }
+      throw new TargetCallError(
+        502,
+        "target_unreachable",
+        "The client could not reach the target",
+        "Check TARGET_URL and, with internal ingress, the client's network path to the target.",
+        describeNetworkError(error),
+      );
+    }
+  };
+}

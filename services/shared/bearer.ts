@@ -1,0 +1,46 @@
+/**
+ * Finding the bearer token in a request, the way Cloud Run's front end does:
+ * `X-Serverless-Authorization` wins over `Authorization`, which then stays free for the
+ * application's own use.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+export type CredentialHeader = "x-serverless-authorization" | "authorization";
+
+export type BearerCredential =
+  | { kind: "missing" }
+  | { kind: "malformed"; header: CredentialHeader; reason: string }
+  | { kind: "token"; header: CredentialHeader; token: string };
+
+const CREDENTIAL_HEADERS: readonly CredentialHeader[] = [
+  "x-serverless-authorization",
+  "authorization",
+];
+
+function parse(header: CredentialHeader, value: string): BearerCredential {
+  const [scheme = "", ...rest] = value.split(/\s+/);
+  if (scheme.toLowerCase() !== "bearer") {
+    return { kind: "malformed", header, reason: `${header} must use the Bearer scheme` };
+  }
+  const [token, ...extra] = rest;
+  if (token === undefined) {
+    return { kind: "malformed", header, reason: `${header} says Bearer but carries no token` };
+  }
+  if (extra.length > 0) {
+    return { kind: "malformed", header, reason: `${header} must carry exactly one token` };
+  }
+  return { kind: "token", header, token };
+}
+
+/**
+ * The credential a request presents. When `X-Serverless-Authorization` is present it is the
+ * credential, even if malformed: falling back to `Authorization` would let a broken header
+ * silently select a different identity.
+ */
+export function bearerFromHeaders(headers: IncomingHttpHeaders): BearerCredential {
+  for (const header of CREDENTIAL_HEADERS) {
+    const value = headers[header];
+    if (typeof value === "string" && value.trim() !== "") return parse(header, value.trim());
+  }
+  return { kind: "missing" };
+}

@@ -1,0 +1,109 @@
+/**
+ * Typed, validated reading of environment variables.
+ *
+ * Every service reads its configuration once, at start, through this module. A missing or
+ * malformed variable stops the service with a message that names the variable, instead of a
+ * surprise on the first request.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface IntegerOptions {
+  min: number;
+  max: number;
+}
+
+/** Reads variables from one environment; blank values count as unset. */
+export class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  /** The trimmed value, or undefined when the variable is unset or blank. */
+  optional(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  required(name: string, hint = ""): string {
+    const value = this.optional(name);
+    if (value === undefined) {
+      throw new ConfigError(`${name} is required${hint ? `: ${hint}` : ""}`);
+    }
+    return value;
+  }
+
+  integer(name: string, fallback: number, { min, max }: IntegerOptions): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
+    const raw = this.optional(name);
+    if (raw === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${name} is required: one of ${allowed.join(", ")}`);
+    }
+    const match = allowed.find((candidate) => candidate === raw.toLowerCase());
+    if (match === undefined) {
+      throw new ConfigError(`${name} must be one of ${allowed.join(", ")} (got "${raw}")`);
+    }
+    return match;
+  }
+
+  /** A comma-separated list; empty entries are dropped. */
+  list(name: string): string[] {
+    const raw = this.optional(name);
+    if (raw === undefined) return [];
+    return raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  }
+
+  /** An absolute http(s) URL without credentials, query or fragment. */
+  url(name: string, raw: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`${name} must be an absolute http(s) URL (got "${raw}")`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new ConfigError(`${name} must use https (or http on loopback) (got "${raw}")`);
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      throw new ConfigError(`${name} must not carry credentials, a query or a fragment`);
+    }
+    return url;
+  }
+
+  /** The HTTP port, from PORT as Cloud Run sets it. */
+  port(fallback = 8080): number {
+    return this.integer("PORT", fallback, { min: 0, max: 65535 });
+  }
+}
+
+/** Loopback hosts, where plain http cannot expose a token to the network. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Lower-cased e-mail addresses from a list, rejecting entries that are not addresses. */
+export function emailList(name: string, entries: string[]): string[] {
+  return entries.map((entry) => {
+    if (!/^[^@\s]+@[^@\s]+$/.test(entry)) {
+      throw new ConfigError(
+        `${name} must list e-mail addresses separated by commas (got "${entry}")`,
+      );
+    }
+    return entry.toLowerCase();
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * How the target decides who is calling, one authenticator per AUTH_MODE.
+ *
+ * Each turns request headers into a Caller or an AuthError whose message is safe to send back:
+ * it says what is wrong and never repeats the token.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { bearerFromHeaders } from "../shared/bearer";
+import {
+  decodeJwt,
+  identityClaims,
+  type KeyLookup,
+  TokenError,
+  verifyIdToken,
+} from "../shared/jwt";
+import { KeysUnavailableError, RemoteKeySet } from "../shared/keySet";
+import type { Logger } from "../shared/logger";
+import type { TargetConfig, VerifySettings } from "./config";
+
+export interface Caller {
+  email: string | undefined;
+  subject: string | undefined;
+}
+
+export class AuthError extends Error {
+  override readonly name = "AuthError";
+  constructor(
+    readonly status: 401 | 403 | 503,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Authenticator = (headers: IncomingHttpHeaders) => Promise<Caller>;
+
+function invalid(message: string): AuthError {
+  return new AuthError(401, "invalid_token", message);
+}
+
+/** The bearer token, or a 401 saying why there is none. */
+function requireToken(headers: IncomingHttpHeaders): string {
+  const credential = bearerFromHeaders(headers);
+  if (credential.kind === "missing") {
+    throw new AuthError(401, "missing_token", "This service requires a Google-signed ID token");
+  }
+  if (credential.kind === "malformed") throw invalid(credential.reason);
+  return credential.token;
+}
+
+/** Defence in depth on top of IAM: Owners and Editors hold run.invoker too. */
+function enforceAllowList(caller: Caller, allowedInvokers: readonly string[]): Caller {
+  if (allowedInvokers.length === 0) return caller;
+  if (caller.email === undefined || !allowedInvokers.includes(caller.email)) {
+    throw new AuthError(
+      403,
+      "caller_not_allowed",
+      `${caller.email ?? "A caller without an e-mail"} is not allowed to invoke this service`,
+    );
+  }
+  return caller;
+}
+
+/**
+ * Cloud Run's front end has already verified the token and the invoker role; it forwards the
+ * token with the signature removed, so all that is left is to read who the caller is.
+ */
+export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authenticator {
+  return async (headers) => {
+    const token = requireToken(headers);
+    let caller: Caller;
+    try {
+      const { email, subject } = identityClaims(decodeJwt(token).payload);
+      caller = { email, subject };
+    } catch (error) {
+      if (error instanceof TokenError) throw invalid(error.message);
+      throw error;
+    }
+    return enforceAllowList(caller, allowedInvokers);
+  };
+}
+
+/** For a target that is not behind Cloud Run IAM: verify everything here. */
+export function verifyingAuthenticator(
+  settings: VerifySettings,
+  keys: KeyLookup,
+  allowedInvokers: readonly string[],
+): Authenticator {
+  return async (headers) => {
+    const token = requireToken(headers);
+    try {
+      const { email, subject } = await verifyIdToken(token, { ...settings, keys });
+      return enforceAllowList({ email, subject }, allowedInvokers);
+    } catch (error) {
+      if (error instanceof TokenError) throw invalid(error.message);
+      if (error instanceof KeysUnavailableError) {
+        throw new AuthError(
+          503,
+          "keys_unavailable",
+          "Signing keys are unavailable; try again shortly",
+        );
+      }
+      throw error;
+    }
+  };
+}
+
+/** Benchmark baseline only: the stack never deploys it (a test checks). */
+export const unauthenticated: Authenticator = async () => ({
+  email: undefined,
+  subject: undefined,
+});
+
+/** The authenticator the configuration asks for. */
+export function authenticatorFromConfig(config: TargetConfig, logger: Logger): Authenticator {
+  switch (config.authMode) {
+    case "cloud-run":
+      return cloudRunAuthenticator(config.allowedInvokers);
+    case "verify": {
+      const keySet = new RemoteKeySet({ url: config.verify.jwksUrl, logger });
+      return verifyingAuthenticator(
+        config.verify,
+        (kid) => keySet.getKey(kid),
+        config.allowedInvokers,
+      );
+    }
+    case "none":
+      return unauthenticated;
+  }
+}

@@ -1,0 +1,37 @@
+/** Real HTTP servers on loopback for tests, closed together when the file's tests end. */
+import express, { type Express, type RequestHandler } from "express";
+import { listen, type RunningServer } from "../../services/shared/lifecycle";
+
+export class TestServers {
+  private readonly running: RunningServer[] = [];
+
+  async serve(app: Express): Promise<RunningServer> {
+    const server = await listen(app, 0, "127.0.0.1");
+    this.running.push(server);
+    return server;
+  }
+
+  /** A server whose every request goes to `handler`, counting the requests it saw. */
+  async stub(handler: RequestHandler): Promise<RunningServer & { hits: () => number }> {
+    let hits = 0;
+    const app = express();
+    app.use((req, res, next) => {
+      hits += 1;
+      handler(req, res, next);
+    });
+    const server = await this.serve(app);
+    return Object.assign(server, { hits: () => hits });
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((server) => server.drain(100)));
+  }
+}
+
+/** A loopback URL on which nothing listens: bind a port, then release it. */
+export async function closedPortUrl(): Promise<string> {
+  const servers = new TestServers();
+  const { url } = await servers.serve(express());
+  await servers.closeAll();
+  return url;
+}

@@ -1,0 +1,146 @@
+import { IdTokenCache, TokenUnavailableError } from "../../../services/client/idTokenCache";
+
+/** An unsigned JWT that expires at `exp` (seconds); the cache only reads `exp`. */
+function tokenExpiringAt(exp: number, label: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${part({ alg: "RS256" })}.${part({ exp, label })}.sig`;
+}
+
+/** A cache over a scripted fetcher and a clock the test moves by hand. */
+function setup() {
+  let nowMs = 1_000_000_000;
+  let fetches = 0;
+  let pending: Array<{ resolve: (token: string) => void; reject: (error: Error) => void }> = [];
+  const cache = new IdTokenCache({
+    now: () => nowMs,
+    fetchToken: () =>
+      new Promise<string>((resolve, reject) => {
+        fetches += 1;
+        pending.push({ resolve, reject });
+      }),
+  });
+  const answer = (label: string, lifetimeSeconds = 3600) => {
+    const next = pending.shift()!;
+    next.resolve(tokenExpiringAt(nowMs / 1000 + lifetimeSeconds, label));
+  };
+  const fail = (message: string) => pending.shift()!.reject(new Error(message));
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  return {
+    cache,
+    answer,
+    fail,
+    settle,
+    advance: (ms: number) => (nowMs += ms),
+    fetches: () => fetches,
+    pendingCount: () => pending.length,
+    resetPending: () => (pending = []),
+  };
+}
+
+function labelOf(token: string): string {
+  return (
+    JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { label: string }
+  ).label;
+}
+
+describe("the ID-token cache", () => {
+  it("shares one fetch among concurrent callers", async () => {
+    const t = setup();
+    const callers = Promise.all(Array.from({ length: 25 }, () => t.cache.get()));
+    await t.settle();
+    t.answer("first");
+    expect((await callers).map(labelOf)).toEqual(Array(25).fill("first"));
+    expect(t.fetches()).toBe(1);
+  });
+
+  it("serves the cached token without fetching while it is fresh", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    await first;
+    t.advance(50 * 60_000);
+    expect(labelOf(await t.cache.get())).toBe("first");
+    expect(t.fetches()).toBe(1);
+  });
+
+  it("refreshes in the background within five minutes of expiry, still serving the current token", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    await first;
+    t.advance(56 * 60_000);
+    expect(labelOf(await t.cache.get())).toBe("first");
+    expect(t.fetches()).toBe(2);
+    // A second caller during the refresh neither waits nor starts another fetch.
+    expect(labelOf(await t.cache.get())).toBe("first");
+    expect(t.fetches()).toBe(2);
+    t.answer("second");
+    await t.settle();
+    expect(labelOf(await t.cache.get())).toBe("second");
+  });
+
+  it("waits for a new token rather than hand out one about to expire", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    await first;
+    t.advance(59 * 60_000 + 40_000);
+    const next = t.cache.get();
+    await t.settle();
+    expect(t.fetches()).toBe(2);
+    t.answer("second");
+    expect(labelOf(await next)).toBe("second");
+  });
+
+  it("fetches anew after the current token is invalidated", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    t.cache.invalidate(await first);
+    const next = t.cache.get();
+    await t.settle();
+    t.answer("second");
+    expect(labelOf(await next)).toBe("second");
+    expect(t.fetches()).toBe(2);
+  });
+
+  it("ignores the invalidation of a token that was already replaced", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    const stale = await first;
+    t.cache.invalidate(stale);
+    const second = t.cache.get();
+    await t.settle();
+    t.answer("second");
+    await second;
+    t.cache.invalidate(stale);
+    expect(labelOf(await t.cache.get())).toBe("second");
+    expect(t.fetches()).toBe(2);
+  });
+
+  it("reports a failed fetch as TokenUnavailableError and does not keep the failure", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.fail("metadata server unreachable");
+    await expect(first).rejects.toBeInstanceOf(TokenUnavailableError);
+    const retry = t.cache.get();
+    await t.settle();
+    t.answer("recovered");
+    expect(labelOf(await retry)).toBe("recovered");
+  });
+
+  it("gives up on a fetch that takes longer than its timeout", async () => {
+    const cache = new IdTokenCache({
+      fetchToken: () => new Promise(() => undefined),
+      fetchTimeoutMs: 50,
+    });
+    await expect(cache.get()).rejects.toThrow(/no answer within 50 ms/);
+  });
+});

@@ -1,0 +1,114 @@
+import { EnvReader } from "../../../services/shared/env";
+import type { RunningServer } from "../../../services/shared/lifecycle";
+import { authenticatorFromConfig } from "../../../services/target/auth";
+import { createTargetApp } from "../../../services/target/app";
+import { readTargetConfig } from "../../../services/target/config";
+import { captureLogs } from "../../helpers/logs";
+import { TestServers } from "../../helpers/servers";
+import {
+  idTokenClaims,
+  newSigningKey,
+  signToken,
+  withRemovedSignature,
+} from "../../helpers/tokens";
+
+const CLIENT = "client@demo-project.iam.gserviceaccount.com";
+const OTHER = "other@demo-project.iam.gserviceaccount.com";
+
+const servers = new TestServers();
+const key = newSigningKey();
+const logs = captureLogs("target");
+
+async function startTarget(env: Record<string, string>): Promise<RunningServer> {
+  const config = readTargetConfig(new EnvReader({ AUTH_MODE: "cloud-run", ...env }));
+  return servers.serve(
+    createTargetApp({
+      logger: logs.logger,
+      authMode: config.authMode,
+      authenticate: authenticatorFromConfig(config, logs.logger),
+    }),
+  );
+}
+
+/** A token as Cloud Run's front end forwards it. */
+function forwarded(email: string): string {
+  return withRemovedSignature(signToken(key, idTokenClaims({ email })));
+}
+
+let target: RunningServer;
+let targetWithoutAllowList: RunningServer;
+beforeAll(async () => {
+  target = await startTarget({ ALLOWED_INVOKERS: CLIENT });
+  targetWithoutAllowList = await startTarget({});
+});
+afterAll(() => servers.closeAll());
+
+async function call(server: RunningServer, headers: Record<string, string>) {
+  const response = await fetch(server.url, { headers });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("a target in cloud-run mode", () => {
+  it("names the caller from the forwarded token whose signature Cloud Run removed", async () => {
+    const { status, body } = await call(target, { authorization: `Bearer ${forwarded(CLIENT)}` });
+    expect(status).toBe(200);
+    expect(body.caller).toEqual({ email: CLIENT, subject: "111111111111111111111" });
+    expect(body.authMode).toBe("cloud-run");
+  });
+
+  it("takes X-Serverless-Authorization over Authorization", async () => {
+    const { status, body } = await call(targetWithoutAllowList, {
+      "x-serverless-authorization": `Bearer ${forwarded(CLIENT)}`,
+      authorization: `Bearer ${forwarded(OTHER)}`,
+    });
+    expect(status).toBe(200);
+    expect((body.caller as { email: string }).email).toBe(CLIENT);
+  });
+
+  it("does not fall back to Authorization when X-Serverless-Authorization is malformed", async () => {
+    const { status } = await call(target, {
+      "x-serverless-authorization": "Basic Zm9vOmJhcg==",
+      authorization: `Bearer ${forwarded(CLIENT)}`,
+    });
+    expect(status).toBe(401);
+  });
+
+  it("rejects a request without a token with 401", async () => {
+    const { status, body } = await call(target, {});
+    expect(status).toBe(401);
+    expect(body.error).toBe("missing_token");
+  });
+
+  it("rejects an undecodable token with 401", async () => {
+    const { status, body } = await call(target, { authorization: "Bearer eyJub3Q.a.token" });
+    expect(status).toBe(401);
+    expect(body.error).toBe("invalid_token");
+  });
+
+  it("enforces ALLOWED_INVOKERS with 403 even though IAM let the caller through", async () => {
+    const { status, body } = await call(target, { authorization: `Bearer ${forwarded(OTHER)}` });
+    expect(status).toBe(403);
+    expect(body.error).toBe("caller_not_allowed");
+  });
+
+  it("compares invoker e-mails without regard to case", async () => {
+    const { status } = await call(target, {
+      authorization: `Bearer ${forwarded(CLIENT.toUpperCase())}`,
+    });
+    expect(status).toBe(200);
+  });
+
+  it("without ALLOWED_INVOKERS accepts whoever Cloud Run's IAM check let through", async () => {
+    const { status, body } = await call(targetWithoutAllowList, {
+      authorization: `Bearer ${forwarded(OTHER)}`,
+    });
+    expect(status).toBe(200);
+    expect((body.caller as { email: string }).email).toBe(OTHER);
+  });
+
+  it("answers /health without a token", async () => {
+    const response = await fetch(`${target.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+});
