@@ -6,6 +6,7 @@ import { build } from "esbuild";
 export const BUNDLES = {
   target: "services/target/server.ts",
   client: "services/client/server.ts",
+  local: "local/start.ts",
 };
 
 await build({

@@ -113,6 +113,8 @@ export function createServiceApp({ logger, projectId, routes }: ServiceAppOption
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
+  // Indented JSON: these answers are read by people running curl more than by programs.
+  app.set("json spaces", 2);
   app.use(requestContext(logger, projectId));
   getOnly(app, "/health", (_req, res) => {
     res.json({ status: "ok" });

@@ -35,7 +35,9 @@ export async function runService<Config>(definition: ServiceDefinition<Config>):
   }
 
   const app = definition.createApp(config, logger);
-  const running = await listen(app, config.port).catch((error: NodeJS.ErrnoException) => {
+  // Cloud Run needs all interfaces; the local stack passes HOST=127.0.0.1 to stay on loopback.
+  const host = env.optional("HOST") ?? "0.0.0.0";
+  const running = await listen(app, config.port, host).catch((error: NodeJS.ErrnoException) => {
     const reason =
       error.code === "EADDRINUSE" ? `PORT ${config.port} is already in use` : error.message;
     logger.fatal(`${definition.name} cannot start: ${reason}`);

@@ -1,0 +1,156 @@
+/**
+ * A stand-in for Cloud Run's authenticating front end, placed before a private service:
+ *
+ * - the credential comes from `X-Serverless-Authorization`, else `Authorization`;
+ * - no credential → 403; a token that cannot be verified, has expired or names another
+ *   audience → 401; a verified caller who is not an invoker → 403;
+ * - otherwise the request is forwarded with the token's signature replaced by
+ *   `SIGNATURE_REMOVED_BY_GOOGLE`. When both headers came, `Authorization` passes through
+ *   untouched and unverified, as on Cloud Run.
+ *
+ * The accepted audiences are the front end's own URL (as Cloud Run accepts the service URL)
+ * plus any custom audiences. Verification uses the same code as the target's `verify` mode.
+ * Real Cloud Run does not say why it refused; the stand-in adds the reason in a header and its
+ * log, because it exists to teach.
+ */
+import http from "node:http";
+import express, { type Request, type Response } from "express";
+import { bearerFromHeaders } from "../services/shared/bearer";
+import {
+  GOOGLE_ISSUERS,
+  REMOVED_SIGNATURE,
+  TokenError,
+  verifyIdToken,
+} from "../services/shared/jwt";
+import { KeysUnavailableError, RemoteKeySet } from "../services/shared/keySet";
+import { listen, type RunningServer } from "../services/shared/lifecycle";
+import type { Logger } from "../services/shared/logger";
+
+export interface FrontEndOptions {
+  /** Base URL of the private service behind the front end. */
+  upstream: string;
+  /** Where the issuer publishes its keys (the metadata stand-in's JWKS). */
+  jwksUrl: string;
+  /** E-mails holding roles/run.invoker on the service. */
+  invokers: readonly string[];
+  /** Audiences accepted besides the front end's own URL. */
+  customAudiences?: readonly string[];
+  port?: number;
+  host?: string;
+  logger?: Logger;
+}
+
+export interface FrontEnd {
+  server: RunningServer;
+  /** The private service's URL as callers see it; also its default audience. */
+  url: string;
+}
+
+/** Tolerance for clocks that disagree, as for the target's own verification. */
+const CLOCK_SKEW_SECONDS = 30;
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+/** The token as Cloud Run hands it to the container: readable, but no longer verifiable. */
+function withoutSignature(token: string): string {
+  return `${token.slice(0, token.lastIndexOf("."))}.${REMOVED_SIGNATURE}`;
+}
+
+function refuse(res: Response, status: 401 | 403 | 503, reason: string): void {
+  if (status === 401) {
+    res.set(
+      "WWW-Authenticate",
+      'Bearer error="invalid_token" error_description="The access token could not be verified"',
+    );
+  }
+  res.set("X-Local-Front-End-Reason", reason);
+  const title = { 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable" }[status];
+  res
+    .status(status)
+    .type("text/plain")
+    .send(
+      `Error: ${title}\nYour client does not have permission to get this URL.\n(local front end: ${reason})\n`,
+    );
+}
+
+export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd> {
+  const { logger } = options;
+  const upstream = new URL(options.upstream);
+  const keySet = new RemoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) });
+  const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
+  const agent = new http.Agent({ keepAlive: true });
+  const audiences: string[] = [...(options.customAudiences ?? [])];
+
+  const forward = (req: Request, res: Response, headers: http.OutgoingHttpHeaders): void => {
+    const outgoing = http.request(
+      new URL(req.originalUrl, upstream),
+      { method: req.method, headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    outgoing.on("error", (error) => {
+      logger?.warn({ reason: error.message }, "front end could not reach the service");
+      if (!res.headersSent) refuse(res, 503, "the service behind the front end is not answering");
+      else res.destroy();
+    });
+    req.pipe(outgoing);
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.use(async (req, res) => {
+    const credential = bearerFromHeaders(req.headers);
+    const deny = (status: 401 | 403 | 503, reason: string) => {
+      logger?.info({ status, reason, path: req.path }, "front end refused a request");
+      refuse(res, status, reason);
+    };
+    if (credential.kind === "missing") return deny(403, "no credential");
+    if (credential.kind === "malformed") return deny(401, credential.reason);
+
+    let email: string;
+    try {
+      ({ email } = await verifyIdToken(credential.token, {
+        keys: (kid) => keySet.getKey(kid),
+        audiences,
+        issuers: GOOGLE_ISSUERS,
+        clockSkewSeconds: CLOCK_SKEW_SECONDS,
+      }));
+    } catch (error) {
+      if (error instanceof TokenError) return deny(401, error.message);
+      if (error instanceof KeysUnavailableError) return deny(503, "signing keys are unavailable");
+      throw error;
+    }
+    if (!invokers.has(email)) return deny(403, `${email} does not hold roles/run.invoker`);
+
+    const headers: http.OutgoingHttpHeaders = { ...req.headers };
+    for (const name of HOP_BY_HOP) delete headers[name];
+    headers[credential.header] = `Bearer ${withoutSignature(credential.token)}`;
+    headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+    headers["x-forwarded-proto"] = "http";
+    forward(req, res, headers);
+  });
+
+  const server = await listen(app, options.port ?? 0, options.host ?? "127.0.0.1");
+  const url = `http://127.0.0.1:${server.port}`;
+  // Cloud Run accepts its service URL, with or without a trailing slash, under any host name
+  // it is reached by; here that is loopback by address or by name.
+  audiences.push(
+    url,
+    `${url}/`,
+    `http://localhost:${server.port}`,
+    `http://localhost:${server.port}/`,
+  );
+  return { server, url };
+}

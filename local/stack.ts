@@ -1,0 +1,194 @@
+/**
+ * The whole product on loopback, from the same declaration the Pulumi program deploys:
+ * one metadata stand-in per service (each answers for that service's own account), a Cloud Run
+ * front-end stand-in before every private service, and every service running from its bundle.
+ * `npm start` runs this; the end-to-end tests start exactly the same thing.
+ */
+import net from "node:net";
+import { listen, type RunningServer } from "../services/shared/lifecycle";
+import type { Logger } from "../services/shared/logger";
+import {
+  DEFAULT_NAME_PREFIX,
+  invokersOf,
+  isPublic,
+  serviceAccountEmail,
+  serviceAccountId,
+  TOPOLOGY,
+  type Topology,
+} from "../services/topology";
+import { type FrontEnd, startFrontEnd } from "./frontEnd";
+import { type LaunchedService, type Launcher, processLauncher } from "./launcher";
+import { createMetadataServer, type MetadataStats } from "./metadataServer";
+import { TokenIssuer } from "./tokenIssuer";
+
+export const LOCAL_PROJECT = "local-project";
+
+export interface LocalStackOptions {
+  topology?: Topology;
+  projectId?: string;
+  namePrefix?: string;
+  /**
+   * Port of the first service URL; the others follow in order, public services first.
+   * 0 gives every URL a free port.
+   */
+  basePort?: number;
+  launch?: Launcher;
+  issuer?: TokenIssuer;
+  logger?: Logger;
+}
+
+export interface LocalMetadata {
+  server: RunningServer;
+  stats: MetadataStats;
+  /** host:port, as GCE_METADATA_HOST wants it. */
+  host: string;
+  url: string;
+}
+
+export interface LocalService {
+  name: string;
+  /** The service account the service runs as. */
+  email: string;
+  /** The URL callers use: the front end for a private service. */
+  url: string;
+  /** E-mails that may invoke it; empty for a public service. */
+  invokers: string[];
+  process: LaunchedService;
+  metadata: LocalMetadata;
+  frontEnd: FrontEnd | undefined;
+}
+
+export interface LocalStack {
+  projectId: string;
+  issuer: TokenIssuer;
+  services: Record<string, LocalService>;
+  /** Stops every process and server the stack started. */
+  stop(): Promise<void>;
+}
+
+/** Services ordered so that each starts after the service it calls. */
+function startOrder(topology: Topology): string[] {
+  const ordered: string[] = [];
+  const visit = (name: string, path: string[]): void => {
+    if (ordered.includes(name)) return;
+    if (path.includes(name))
+      throw new Error(`services call each other in a cycle: ${[...path, name].join(" → ")}`);
+    const callee = topology[name]?.calls;
+    if (callee !== undefined) {
+      if (topology[callee] === undefined)
+        throw new Error(`service "${name}" calls unknown service "${callee}"`);
+      visit(callee, [...path, name]);
+    }
+    ordered.push(name);
+  };
+  for (const name of Object.keys(topology)) visit(name, []);
+  return ordered;
+}
+
+/** The fixed URL port of each service: public services first, then private, from basePort. */
+function urlPorts(topology: Topology, basePort: number): Map<string, number> {
+  const names = Object.keys(topology);
+  const ordered = [
+    ...names.filter((n) => isPublic(topology, n)),
+    ...names.filter((n) => !isPublic(topology, n)),
+  ];
+  return new Map(ordered.map((name, index) => [name, basePort === 0 ? 0 : basePort + index]));
+}
+
+/** Fails with a clear message before anything starts if a chosen port is taken. */
+async function assertPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === "EADDRINUSE"
+            ? `port ${port} is already in use; choose other ports with --port <first port>`
+            : `port ${port} cannot be used: ${error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const topology = options.topology ?? TOPOLOGY;
+  const projectId = options.projectId ?? LOCAL_PROJECT;
+  const prefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
+  const launch = options.launch ?? processLauncher();
+  const issuer = options.issuer ?? new TokenIssuer();
+  const { logger } = options;
+  const emailOf = (name: string) => serviceAccountEmail(serviceAccountId(prefix, name), projectId);
+  const ports = urlPorts(topology, options.basePort ?? 8080);
+  for (const port of ports.values()) await assertPortFree(port);
+
+  const services: Record<string, LocalService> = {};
+  const stoppers: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    // Callers first, so nothing is left calling a service that is already gone.
+    for (const stopOne of stoppers.splice(0).reverse()) await stopOne();
+  };
+
+  try {
+    for (const name of startOrder(topology)) {
+      const declaration = topology[name]!;
+      const email = emailOf(name);
+      const { app, stats } = createMetadataServer({
+        projectId,
+        email,
+        issuer,
+        ...(logger && { logger }),
+      });
+      const metadataServer = await listen(app, 0, "127.0.0.1");
+      stoppers.push(() => metadataServer.drain(1000));
+      const metadata: LocalMetadata = {
+        server: metadataServer,
+        stats,
+        host: `127.0.0.1:${metadataServer.port}`,
+        url: metadataServer.url,
+      };
+
+      const invokers = invokersOf(topology, name).map(emailOf);
+      const isPrivate = !isPublic(topology, name);
+      const callee = declaration.calls === undefined ? undefined : services[declaration.calls];
+      const env: Record<string, string> = {
+        PORT: String(isPrivate ? 0 : ports.get(name)),
+        HOST: "127.0.0.1",
+        GOOGLE_CLOUD_PROJECT: projectId,
+        GCE_METADATA_HOST: metadata.host,
+        ...(isPrivate && { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") }),
+        ...(callee && { TARGET_URL: callee.url, TARGET_AUDIENCE: callee.url }),
+      };
+      const launched = await launch({ name, bundle: declaration.bundle, env });
+      stoppers.push(() => launched.stop());
+
+      let frontEnd: FrontEnd | undefined;
+      if (isPrivate) {
+        frontEnd = await startFrontEnd({
+          upstream: launched.url,
+          jwksUrl: `${metadata.url}/oauth2/v3/certs`,
+          invokers,
+          port: ports.get(name) ?? 0,
+          ...(logger && { logger }),
+        });
+        const running = frontEnd.server;
+        stoppers.push(() => running.drain(1000));
+      }
+      services[name] = {
+        name,
+        email,
+        url: frontEnd?.url ?? launched.url,
+        invokers,
+        process: launched,
+        metadata,
+        frontEnd,
+      };
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { projectId, issuer, services, stop };
+}

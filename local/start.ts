@@ -1,0 +1,63 @@
+/**
+ * `npm start`: the whole product on loopback in one command.
+ *
+ *   npm start                 client on 8080, target (behind its front end) on 8081
+ *   npm start -- --port 9000  the same from port 9000
+ *
+ * Service logs are printed one line each; Ctrl-C (or SIGTERM) stops every process started.
+ */
+import { banner } from "./banner";
+import type { LogSink } from "./launcher";
+import { processLauncher } from "./launcher";
+import { startLocalStack } from "./stack";
+
+const USAGE = "usage: npm start [-- --port <first port, default 8080; 0 picks free ports>]";
+
+function parsePort(argv: string[]): number {
+  const index = argv.indexOf("--port");
+  if (index === -1) return 8080;
+  const raw = argv[index + 1] ?? "";
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65534)
+    throw new Error(`--port must be a port number (got "${raw}")\n${USAGE}`);
+  return port;
+}
+
+/** A service's JSON log line, shortened to what a person watching the terminal wants. */
+const printLog: LogSink = (service, line) => {
+  const text =
+    typeof line === "string"
+      ? line
+      : `${String(line.severity ?? "").padEnd(8)} ${String(line.message ?? "")}`;
+  process.stdout.write(`${service.padEnd(8)} | ${text}\n`);
+};
+
+async function main(): Promise<void> {
+  if (process.argv.includes("--help")) {
+    console.log(USAGE);
+    return;
+  }
+  const stack = await startLocalStack({
+    basePort: parsePort(process.argv.slice(2)),
+    launch: processLauncher(printLog),
+  });
+  process.stdout.write(banner(stack));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping every service and stand-in…\n`);
+    void stack.stop().then(() => {
+      process.stdout.write("Stopped.\n");
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`npm start failed: ${error.message}\n`);
+  process.exit(1);
+});
