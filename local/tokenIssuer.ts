@@ -18,6 +18,8 @@ export interface IssueRequest {
   email: string;
   audience: string;
   format: TokenFormat;
+  /** Seconds since the epoch; now unless a test wants an old token. */
+  issuedAt?: number;
 }
 
 interface SigningKey {
@@ -72,9 +74,9 @@ export class TokenIssuer {
     return this.currentKid;
   }
 
-  issue({ email, audience, format }: IssueRequest): string {
+  issue({ email, audience, format, issuedAt }: IssueRequest): string {
     const key = this.keys[0]!;
-    const iat = this.now();
+    const iat = issuedAt ?? this.now();
     const subject = uniqueIdFor(email);
     const payload = {
       aud: audience,

@@ -1,65 +1,34 @@
-/** Services as real processes, started from the same bundles `npm start` runs. */
-import { type ChildProcess, spawn } from "node:child_process";
+/** Services as real processes, started by the same launcher `npm start` uses. */
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
+import { DIST_DIR, type LaunchedService, processLauncher } from "../../local/launcher";
 
-export const DIST = path.join(__dirname, "..", "..", "dist");
-
-export interface ServiceProcess {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  /** Everything the process wrote to stdout so far. */
+export interface ServiceProcess extends LaunchedService {
+  /** Everything the process logged so far, one line each. */
   output(): string;
-  /** Resolves with the exit code once the process has ended. */
-  exited: Promise<number | null>;
+  signal(signal: NodeJS.Signals): void;
 }
 
-const running = new Set<ChildProcess>();
+const running = new Set<LaunchedService>();
 
-/** The environment a service gets: nothing inherited but what Node needs to run. */
-function baseEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? "", NODE_ENV: "production" };
-}
-
-/** Starts `dist/<bundle>.js` on an ephemeral port and waits for its "listening" line. */
+/** Starts `dist/<bundle>.js` on a free port and resolves once it listens. */
 export async function startService(
   bundle: string,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [path.join(DIST, `${bundle}.js`)], {
-    env: { ...baseEnv(), PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  const lines: string[] = [];
+  const launch = processLauncher((_service, line) => {
+    lines.push(typeof line === "string" ? line : JSON.stringify(line));
   });
-  running.add(child);
-  let stdout = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = once(child, "exit").then(([code]) => {
-    running.delete(child);
-    return code as number | null;
-  });
-
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${bundle} did not start:\n${stdout}`)),
-      10_000,
-    );
-    const check = () => {
-      const match = /listening on port (\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout!.off("data", check);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${bundle} exited with ${code} before listening:\n${stdout}`));
-    });
-  });
-  return { child, port, url: `http://127.0.0.1:${port}`, output: () => stdout, exited };
+  const launched = await launch({ name: bundle, bundle, env: { PORT: "0", ...env } });
+  running.add(launched);
+  void launched.exited.then(() => running.delete(launched));
+  return {
+    ...launched,
+    output: () => lines.join("\n"),
+    signal: (signal) => process.kill(launched.pid!, signal),
+  };
 }
 
 /** Runs a bundle that is expected to stop on its own; resolves with its exit code and output. */
@@ -67,8 +36,8 @@ export async function runToExit(
   bundle: string,
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(DIST, `${bundle}.js`)], {
-    env: { ...baseEnv(), ...env },
+  const child = spawn(process.execPath, [path.join(DIST_DIR, `${bundle}.js`)], {
+    env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -78,7 +47,7 @@ export async function runToExit(
   return { code, output };
 }
 
-/** Kills whatever a test file left running. */
-export function killAll(): void {
-  for (const child of running) child.kill("SIGKILL");
+/** Stops whatever a test file left running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((service) => service.stop(1000)));
 }

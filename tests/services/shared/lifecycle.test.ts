@@ -1,10 +1,10 @@
 import { closedPortUrl, TestServers } from "../../helpers/servers";
-import { killAll, runToExit, startService } from "../../helpers/processes";
+import { runToExit, startService, stopAll } from "../../helpers/processes";
 import { startMetadata } from "../../helpers/metadata";
 
 const servers = new TestServers();
 afterAll(async () => {
-  killAll();
+  await stopAll();
   await servers.closeAll();
 });
 
@@ -24,7 +24,7 @@ describe("a service process", () => {
 
     const inFlight = fetch(client.url);
     while (slowTarget.hits() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    client.child.kill("SIGTERM");
+    client.signal("SIGTERM");
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     await expect(fetch(`${client.url}/health`)).rejects.toThrow();
@@ -41,7 +41,7 @@ describe("a service process", () => {
     const response = await fetch(`${target.url}/health`, { keepalive: true });
     expect(response.status).toBe(200);
     const started = Date.now();
-    target.child.kill("SIGTERM");
+    target.signal("SIGTERM");
     expect(await target.exited).toBe(0);
     // Far below Cloud Run's 10 s: idle keep-alive connections must not hold the exit.
     expect(Date.now() - started).toBeLessThan(2000);
@@ -80,7 +80,7 @@ describe("a service process", () => {
     });
     const response = await fetch(client.url);
     expect(response.status).toBe(503);
-    client.child.kill("SIGTERM");
+    client.signal("SIGTERM");
     expect(await client.exited).toBe(0);
   });
 });

@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { TestServers } from "../helpers/servers";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+interface Started {
+  npm: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs `npm start` exactly as a user would, in its own process group (as a terminal does). */
+function npmStart(...args: string[]): Started {
+  const npm = spawn("npm", ["start", "--", ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  npm.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  npm.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(npm, "exit").then(([code]) => code as number | null);
+  return { npm, output: () => output, exited };
+}
+
+async function waitFor(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const match = pattern.exec(started.output());
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`npm start never printed ${pattern}:\n${started.output()}`);
+}
+
+/** Every process descending from `pid`, read from /proc. */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  let frontier = [pid];
+  while (frontier.length > 0) {
+    const children = [...parentOf]
+      .filter(([, ppid]) => frontier.includes(ppid))
+      .map(([child]) => child);
+    found.push(...children);
+    frontier = children;
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts npm start, checks the chain answers, and returns the processes it started. */
+async function startAndCall(): Promise<{ started: Started; pids: number[] }> {
+  const started = npmStart("--port", "0");
+  const [, clientUrl] = await waitFor(started, /Try:\n\s+curl (http:\/\/127\.0\.0\.1:\d+)\//);
+  await waitFor(started, /Ctrl-C stops everything/);
+  const response = await fetch(clientUrl!);
+  expect(response.status).toBe(200);
+  const answer = (await response.json()) as { target: { body: { caller: { email: string } } } };
+  expect(answer.target.body.caller.email).toBe("s2s-client@local-project.iam.gserviceaccount.com");
+  const pids = descendants(started.npm.pid!);
+  // npm, the stack's own process, the target and the client.
+  expect(pids.length).toBeGreaterThanOrEqual(3);
+  return { started, pids };
+}
+
+describe("npm start", () => {
+  it("serves the chain and stops every process it started on Ctrl-C", async () => {
+    const { started, pids } = await startAndCall();
+    process.kill(-started.npm.pid!, "SIGINT");
+    await started.exited;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it("stops every process it started when npm alone receives SIGTERM", async () => {
+    const { started, pids } = await startAndCall();
+    started.npm.kill("SIGTERM");
+    await started.exited;
+    for (let waited = 0; waited < 5000 && pids.some(alive); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(pids.filter(alive)).toEqual([]);
+    expect(started.output()).toMatch(/Stopped\./);
+  });
+
+  it("says which port is taken and starts nothing when its first port is in use", async () => {
+    const servers = new TestServers();
+    const busy = await servers.stub((_req, res) => res.end());
+    const started = npmStart("--port", String(busy.port));
+    expect(await started.exited).not.toBe(0);
+    expect(started.output()).toMatch(new RegExp(`port ${busy.port} is already in use`));
+    expect(descendants(started.npm.pid!)).toEqual([]);
+    await servers.closeAll();
+  });
+});
