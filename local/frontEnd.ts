@@ -35,19 +35,32 @@ export interface FrontEndOptions {
   invokers: readonly string[];
   /** Audiences accepted besides the front end's own URL. */
   customAudiences?: readonly string[];
+  /**
+   * A public service's front end forwards every request unchecked, as Cloud Run does with the
+   * invoker IAM check disabled. Only the benchmark's unauthenticated baseline uses it.
+   */
+  public?: boolean;
+  /** Tolerance for clocks that disagree; 30 s unless a test needs it strict. */
+  clockSkewSeconds?: number;
   port?: number;
   host?: string;
   logger?: Logger;
+}
+
+export interface FrontEndStats {
+  forwarded: number;
+  refused: number;
 }
 
 export interface FrontEnd {
   server: RunningServer;
   /** The private service's URL as callers see it; also its default audience. */
   url: string;
+  stats: FrontEndStats;
 }
 
 /** Tolerance for clocks that disagree, as for the target's own verification. */
-const CLOCK_SKEW_SECONDS = 30;
+const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 const HOP_BY_HOP = [
   "connection",
@@ -89,8 +102,13 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
   const agent = new http.Agent({ keepAlive: true });
   const audiences: string[] = [...(options.customAudiences ?? [])];
+  const stats: FrontEndStats = { forwarded: 0, refused: 0 };
 
   const forward = (req: Request, res: Response, headers: http.OutgoingHttpHeaders): void => {
+    for (const name of HOP_BY_HOP) delete headers[name];
+    headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+    headers["x-forwarded-proto"] = "http";
+    stats.forwarded += 1;
     const outgoing = http.request(
       new URL(req.originalUrl, upstream),
       { method: req.method, headers, agent },
@@ -111,8 +129,10 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   app.disable("x-powered-by");
   app.disable("etag");
   app.use(async (req, res) => {
+    if (options.public) return forward(req, res, { ...req.headers });
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
+      stats.refused += 1;
       logger?.info({ status, reason, path: req.path }, "front end refused a request");
       refuse(res, status, reason);
     };
@@ -125,7 +145,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         keys: (kid) => keySet.getKey(kid),
         audiences,
         issuers: GOOGLE_ISSUERS,
-        clockSkewSeconds: CLOCK_SKEW_SECONDS,
+        clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
       }));
     } catch (error) {
       if (error instanceof TokenError) return deny(401, error.message);
@@ -134,12 +154,10 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     }
     if (!invokers.has(email)) return deny(403, `${email} does not hold roles/run.invoker`);
 
-    const headers: http.OutgoingHttpHeaders = { ...req.headers };
-    for (const name of HOP_BY_HOP) delete headers[name];
-    headers[credential.header] = `Bearer ${withoutSignature(credential.token)}`;
-    headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
-    headers["x-forwarded-proto"] = "http";
-    forward(req, res, headers);
+    forward(req, res, {
+      ...req.headers,
+      [credential.header]: `Bearer ${withoutSignature(credential.token)}`,
+    });
   });
 
   const server = await listen(app, options.port ?? 0, options.host ?? "127.0.0.1");
@@ -152,5 +170,5 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     `http://localhost:${server.port}`,
     `http://localhost:${server.port}/`,
   );
-  return { server, url };
+  return { server, url, stats };
 }

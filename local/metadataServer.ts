@@ -31,9 +31,16 @@ export interface MetadataStats {
   identityTokensIssued: number;
 }
 
+/** Failures a test or benchmark can inject, to watch the client recover. */
+export interface MetadataFaults {
+  /** The next `count` identity requests answer `status` instead of a token. */
+  failIdentityRequests(count: number, status?: number): void;
+}
+
 export interface MetadataServer {
   app: Express;
   stats: MetadataStats;
+  faults: MetadataFaults;
 }
 
 /** Obviously not a credential, so nobody mistakes it for one. */
@@ -47,6 +54,12 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
   const { projectId, email, issuer, logger } = options;
   const keysMaxAge = options.keysMaxAgeSeconds ?? 300;
   const stats: MetadataStats = { identityTokensIssued: 0 };
+  let injectedFailures = { remaining: 0, status: 503 };
+  const faults: MetadataFaults = {
+    failIdentityRequests: (count, status = 503) => {
+      injectedFailures = { remaining: count, status };
+    },
+  };
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -133,11 +146,16 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
       sendText(res, 400, "format must be standard or full\n");
       return;
     }
+    if (injectedFailures.remaining > 0) {
+      injectedFailures.remaining -= 1;
+      sendText(res, injectedFailures.status, "injected failure\n");
+      return;
+    }
     stats.identityTokensIssued += 1;
     sendText(res, 200, issuer.issue({ email, audience, format: format as TokenFormat }));
   });
 
   app.use("/computeMetadata/v1", v1);
   app.use((req, res) => sendText(res, 404, `Not found: ${req.path.slice(0, 100)}\n`));
-  return { app, stats };
+  return { app, stats, faults };
 }

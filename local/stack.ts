@@ -5,6 +5,7 @@
  * `npm start` runs this; the end-to-end tests start exactly the same thing.
  */
 import net from "node:net";
+import type { Express } from "express";
 import { listen, type RunningServer } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import {
@@ -18,7 +19,7 @@ import {
 } from "../services/topology";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import { type LaunchedService, type Launcher, processLauncher } from "./launcher";
-import { createMetadataServer, type MetadataStats } from "./metadataServer";
+import { createMetadataServer, type MetadataFaults, type MetadataStats } from "./metadataServer";
 import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
@@ -34,15 +35,23 @@ export interface LocalStackOptions {
   basePort?: number;
   launch?: Launcher;
   issuer?: TokenIssuer;
+  /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
+  env?: Readonly<Record<string, Record<string, string>>>;
+  /** Front ends' tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
+  frontEndClockSkewSeconds?: number;
   logger?: Logger;
 }
 
 export interface LocalMetadata {
-  server: RunningServer;
   stats: MetadataStats;
+  faults: MetadataFaults;
   /** host:port, as GCE_METADATA_HOST wants it. */
   host: string;
   url: string;
+  /** Takes the stand-in off the network, to watch a service cope without it. */
+  stop(): Promise<void>;
+  /** Brings it back on the same port. */
+  start(): Promise<void>;
 }
 
 export interface LocalService {
@@ -53,9 +62,14 @@ export interface LocalService {
   url: string;
   /** E-mails that may invoke it; empty for a public service. */
   invokers: string[];
+  /** The running process; replaced when the service is started again. */
   process: LaunchedService;
   metadata: LocalMetadata;
   frontEnd: FrontEnd | undefined;
+  /** Stops the service's process (SIGTERM), leaving its front end and stand-in up. */
+  stop(): Promise<void>;
+  /** Starts the service again on the port it had, with the same environment. */
+  start(): Promise<void>;
 }
 
 export interface LocalStack {
@@ -113,6 +127,29 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
+/** Listens on a free port; stop and start again keep that port. */
+async function startMetadata(standIn: {
+  app: Express;
+  stats: MetadataStats;
+  faults: MetadataFaults;
+}): Promise<LocalMetadata> {
+  let server: RunningServer | undefined = await listen(standIn.app, 0, "127.0.0.1");
+  const { port } = server;
+  return {
+    stats: standIn.stats,
+    faults: standIn.faults,
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await server?.drain(1000);
+      server = undefined;
+    },
+    start: async () => {
+      server ??= await listen(standIn.app, port, "127.0.0.1");
+    },
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const topology = options.topology ?? TOPOLOGY;
   const projectId = options.projectId ?? LOCAL_PROJECT;
@@ -135,34 +172,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const name of startOrder(topology)) {
       const declaration = topology[name]!;
       const email = emailOf(name);
-      const { app, stats } = createMetadataServer({
-        projectId,
-        email,
-        issuer,
-        ...(logger && { logger }),
-      });
-      const metadataServer = await listen(app, 0, "127.0.0.1");
-      stoppers.push(() => metadataServer.drain(1000));
-      const metadata: LocalMetadata = {
-        server: metadataServer,
-        stats,
-        host: `127.0.0.1:${metadataServer.port}`,
-        url: metadataServer.url,
-      };
+      const metadata = await startMetadata(
+        createMetadataServer({ projectId, email, issuer, ...(logger && { logger }) }),
+      );
+      stoppers.push(() => metadata.stop());
 
       const invokers = invokersOf(topology, name).map(emailOf);
       const isPrivate = !isPublic(topology, name);
       const callee = declaration.calls === undefined ? undefined : services[declaration.calls];
-      const env: Record<string, string> = {
-        PORT: String(isPrivate ? 0 : ports.get(name)),
-        HOST: "127.0.0.1",
-        GOOGLE_CLOUD_PROJECT: projectId,
-        GCE_METADATA_HOST: metadata.host,
-        ...(isPrivate && { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") }),
-        ...(callee && { TARGET_URL: callee.url, TARGET_AUDIENCE: callee.url }),
+      const request = {
+        name,
+        bundle: declaration.bundle,
+        env: {
+          PORT: String(isPrivate ? 0 : ports.get(name)),
+          HOST: "127.0.0.1",
+          GOOGLE_CLOUD_PROJECT: projectId,
+          GCE_METADATA_HOST: metadata.host,
+          ...(isPrivate && { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") }),
+          ...(callee && { TARGET_URL: callee.url, TARGET_AUDIENCE: callee.url }),
+          ...options.env?.[name],
+        },
       };
-      const launched = await launch({ name, bundle: declaration.bundle, env });
-      stoppers.push(() => launched.stop());
+      const launched = await launch(request);
 
       let frontEnd: FrontEnd | undefined;
       if (isPrivate) {
@@ -171,12 +202,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           jwksUrl: `${metadata.url}/oauth2/v3/certs`,
           invokers,
           port: ports.get(name) ?? 0,
+          ...(options.frontEndClockSkewSeconds !== undefined && {
+            clockSkewSeconds: options.frontEndClockSkewSeconds,
+          }),
           ...(logger && { logger }),
         });
-        const running = frontEnd.server;
-        stoppers.push(() => running.drain(1000));
       }
-      services[name] = {
+      const service: LocalService = {
         name,
         email,
         url: frontEnd?.url ?? launched.url,
@@ -184,7 +216,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         process: launched,
         metadata,
         frontEnd,
+        stop: () => service.process.stop(),
+        start: async () => {
+          const port = String(service.process.port);
+          service.process = await launch({ ...request, env: { ...request.env, PORT: port } });
+        },
       };
+      services[name] = service;
+      stoppers.push(() => service.process.stop());
+      if (frontEnd) {
+        const running = frontEnd.server;
+        stoppers.push(() => running.drain(1000));
+      }
     }
   } catch (error) {
     await stop();

@@ -19,9 +19,9 @@ export class TokenUnavailableError extends Error {
 
 export interface IdTokenCacheOptions {
   fetchToken: IdTokenFetcher;
-  /** Start a background refresh when the token has less than this left. */
+  /** Start a background refresh when the token has less than this left (at most a quarter of its life). */
   refreshAheadMs?: number;
-  /** Never hand out a token with less than this left; wait for a new one instead. */
+  /** Never hand out a token with less than this left (at most a tenth of its life); wait instead. */
   minimumValidityMs?: number;
   /** Give up on a fetch after this long. */
   fetchTimeoutMs?: number;
@@ -32,21 +32,29 @@ export interface IdTokenCacheOptions {
 
 interface CachedToken {
   token: string;
-  expiresAt: number;
+  /** From here on, a background refresh replaces the token while it is still served. */
+  refreshAt: number;
+  /** From here on, the token is too close to expiry to hand out. */
+  usableUntil: number;
 }
 
-/** Used when a token has no readable `exp`: treat it as short-lived rather than trusting it long. */
-const UNKNOWN_EXPIRY_LIFETIME_MS = 5 * 60_000;
+/** What the target caller needs from a token source. */
+export interface TokenSource {
+  get(): Promise<string>;
+  /** The target rejected this token; the next `get` must not return it. */
+  invalidate(token: string): void;
+}
 
-export class IdTokenCache {
+/** Used when a token has no readable lifetime: treat it as short-lived rather than trust it long. */
+const UNKNOWN_LIFETIME_MS = 5 * 60_000;
+
+export class IdTokenCache implements TokenSource {
   private current: CachedToken | undefined;
   private inflight: Promise<string> | undefined;
   private readonly now: () => number;
   private readonly refreshAheadMs: number;
   private readonly minimumValidityMs: number;
   private readonly fetchTimeoutMs: number;
-  /** How many fetches were started; reported by the benchmark and asserted by tests. */
-  fetchCount = 0;
 
   constructor(private readonly options: IdTokenCacheOptions) {
     this.now = options.now ?? Date.now;
@@ -57,9 +65,9 @@ export class IdTokenCache {
 
   async get(): Promise<string> {
     const current = this.current;
-    const remaining = current ? current.expiresAt - this.now() : 0;
-    if (current && remaining > this.refreshAheadMs) return current.token;
-    if (current && remaining > this.minimumValidityMs) {
+    const now = this.now();
+    if (current && now < current.refreshAt) return current.token;
+    if (current && now < current.usableUntil) {
       this.refresh().catch((error: TokenUnavailableError) =>
         this.options.onBackgroundFailure?.(error),
       );
@@ -68,11 +76,9 @@ export class IdTokenCache {
     return this.refresh();
   }
 
-  /**
-   * The target rejected `token`: forget it, unless a newer token has already replaced it, so
-   * that many requests failing with the same token still cause a single refetch.
-   */
   invalidate(token: string): void {
+    // Only the token that failed is dropped, so many requests rejected with the same token
+    // still cause a single refetch, and a newer token is never thrown away.
     if (this.current?.token === token) this.current = undefined;
   }
 
@@ -84,7 +90,6 @@ export class IdTokenCache {
   }
 
   private async fetch(): Promise<string> {
-    this.fetchCount += 1;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -100,17 +105,32 @@ export class IdTokenCache {
     } finally {
       clearTimeout(timer);
     }
-    this.current = { token, expiresAt: this.expiryOf(token) };
+    this.current = this.schedule(token);
     return token;
   }
 
-  private expiryOf(token: string): number {
+  /**
+   * When to refresh and when to stop using a token. The margins are five minutes and thirty
+   * seconds for Google's one-hour tokens, and shrink in proportion for shorter-lived ones, so
+   * a short token is still used for most of its life.
+   */
+  private schedule(token: string): CachedToken {
+    const now = this.now();
+    let expiresAt = now + UNKNOWN_LIFETIME_MS;
+    let lifetime = UNKNOWN_LIFETIME_MS;
     try {
-      const { exp } = decodeJwt(token).payload;
-      if (typeof exp === "number") return exp * 1000;
+      const { exp, iat } = decodeJwt(token).payload;
+      if (typeof exp === "number") {
+        expiresAt = exp * 1000;
+        lifetime = typeof iat === "number" ? (exp - iat) * 1000 : expiresAt - now;
+      }
     } catch {
-      // Not a JWT we can read; fall through to a short lifetime.
+      // Not a JWT we can read: keep the short default.
     }
-    return this.now() + UNKNOWN_EXPIRY_LIFETIME_MS;
+    return {
+      token,
+      refreshAt: expiresAt - Math.min(this.refreshAheadMs, lifetime / 4),
+      usableUntil: expiresAt - Math.min(this.minimumValidityMs, lifetime / 10),
+    };
   }
 }

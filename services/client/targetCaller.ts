@@ -7,7 +7,8 @@
  */
 import type { CredentialHeader } from "../shared/bearer";
 import { childTraceparent, type TraceContext } from "../shared/trace";
-import { type IdTokenCache, TokenUnavailableError } from "./idTokenCache";
+import { type HttpAnswer, httpGetter } from "./httpGet";
+import { type TokenSource, TokenUnavailableError } from "./idTokenCache";
 
 export interface TargetAnswer {
   target: { url: string; status: number; body: unknown };
@@ -39,7 +40,7 @@ export interface TargetCallerOptions {
   audience: string;
   tokenHeader: CredentialHeader;
   timeoutMs: number;
-  tokens: IdTokenCache;
+  tokens: TokenSource;
 }
 
 export type CallTarget = (trace: TraceContext) => Promise<TargetAnswer>;
@@ -51,25 +52,24 @@ function isTimeout(error: unknown): boolean {
 }
 
 function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  const { code, message } = error as { code?: string; message?: string };
+  return code ?? message ?? String(error);
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
-  const type = response.headers.get("content-type") ?? "";
-  if (type.includes("application/json")) {
+/** The answer's JSON when it says it is JSON, its text otherwise. */
+function parseBody(answer: HttpAnswer): unknown {
+  if ((answer.headers["content-type"] ?? "").includes("application/json")) {
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(answer.body) as unknown;
     } catch {
       // Not really JSON: hand it on as text.
     }
   }
-  return text;
+  return answer.body;
 }
 
-function rejection(response: Response, options: TargetCallerOptions): TargetCallError {
-  const { status } = response;
+function rejection(answer: HttpAnswer, options: TargetCallerOptions): TargetCallError {
+  const { status } = answer;
   const detail = `target answered HTTP ${status}`;
   if (status === 401) {
     return new TargetCallError(
@@ -97,7 +97,7 @@ function rejection(response: Response, options: TargetCallerOptions): TargetCall
       "target_redirected",
       "The target answered with a redirect, which the client does not follow",
       "Set TARGET_URL to the target's final URL; the token is never sent to another location.",
-      `${detail} to ${response.headers.get("location") ?? "nowhere"}`,
+      `${detail} to ${answer.headers.location ?? "nowhere"}`,
       status,
     );
   }
@@ -113,6 +113,7 @@ function rejection(response: Response, options: TargetCallerOptions): TargetCall
 
 export function createTargetCaller(options: TargetCallerOptions): CallTarget {
   const { targetUrl, tokenHeader, timeoutMs, tokens } = options;
+  const get = httpGetter(targetUrl);
 
   async function token(): Promise<string> {
     try {
@@ -129,16 +130,15 @@ export function createTargetCaller(options: TargetCallerOptions): CallTarget {
     }
   }
 
-  function send(idToken: string, trace: TraceContext, signal: AbortSignal): Promise<Response> {
-    return fetch(targetUrl, {
-      headers: {
+  function send(idToken: string, trace: TraceContext, signal: AbortSignal): Promise<HttpAnswer> {
+    return get(
+      {
         [tokenHeader]: `Bearer ${idToken}`,
         traceparent: childTraceparent(trace),
         accept: "application/json",
       },
-      redirect: "manual",
       signal,
-    });
+    );
   }
 
   return async (trace) => {
@@ -146,22 +146,17 @@ export function createTargetCaller(options: TargetCallerOptions): CallTarget {
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       let idToken = await token();
-      let response = await send(idToken, trace, signal);
+      let answer = await send(idToken, trace, signal);
       let retriedWithFreshToken = false;
-      if (response.status === 401) {
-        await response.body?.cancel();
+      if (answer.status === 401) {
         tokens.invalidate(idToken);
         idToken = await token();
-        response = await send(idToken, trace, signal);
+        answer = await send(idToken, trace, signal);
         retriedWithFreshToken = true;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw rejection(response, options);
-      }
-      const body = await readBody(response);
+      if (answer.status < 200 || answer.status > 299) throw rejection(answer, options);
       return {
-        target: { url: targetUrl.href, status: response.status, body },
+        target: { url: targetUrl.href, status: answer.status, body: parseBody(answer) },
         latencyMs: Math.round((performance.now() - started) * 100) / 100,
         retriedWithFreshToken,
       };

@@ -6,7 +6,7 @@
  * connections as soon as they fall idle, and gives up on stragglers before Cloud Run would.
  */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Express } from "express";
 
 export interface RunningServer {
@@ -25,6 +25,14 @@ export function listen(app: Express, port: number, host = "0.0.0.0"): Promise<Ru
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     let draining = false;
+
+    // Node hands CONNECT to a separate event and drops the connection if nobody listens;
+    // answer it like any other unsupported method instead.
+    server.on("connect", (_req, socket: Socket) => {
+      socket.end(
+        "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n\r\n",
+      );
+    });
 
     server.on("request", (_req, res) => {
       // A request that arrives on a kept-alive connection while draining is still served,

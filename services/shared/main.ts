@@ -44,10 +44,13 @@ export async function runService<Config>(definition: ServiceDefinition<Config>):
     process.exit(1);
   });
 
-  logger.info(
-    { port: running.port, ...definition.describe?.(config) },
-    `${definition.name} listening on port ${running.port}`,
-  );
+  // Written whatever LOG_LEVEL says: process managers and the local stack wait for this line.
+  logger
+    .child({}, { level: "info" })
+    .info(
+      { port: running.port, ...definition.describe?.(config) },
+      `${definition.name} listening on port ${running.port}`,
+    );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,9 +1,9 @@
 import { IdTokenCache, TokenUnavailableError } from "../../../services/client/idTokenCache";
 
-/** An unsigned JWT that expires at `exp` (seconds); the cache only reads `exp`. */
-function tokenExpiringAt(exp: number, label: string): string {
+/** An unsigned JWT that expires at `exp` (seconds); the cache only reads `exp` and `iat`. */
+function tokenExpiringAt(exp: number, label: string, iat?: number): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  return `${part({ alg: "RS256" })}.${part({ exp, label })}.sig`;
+  return `${part({ alg: "RS256" })}.${part({ exp, iat, label })}.sig`;
 }
 
 /** A cache over a scripted fetcher and a clock the test moves by hand. */
@@ -21,7 +21,8 @@ function setup() {
   });
   const answer = (label: string, lifetimeSeconds = 3600) => {
     const next = pending.shift()!;
-    next.resolve(tokenExpiringAt(nowMs / 1000 + lifetimeSeconds, label));
+    const iat = nowMs / 1000;
+    next.resolve(tokenExpiringAt(iat + lifetimeSeconds, label, iat));
   };
   const fail = (message: string) => pending.shift()!.reject(new Error(message));
   const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -79,6 +80,25 @@ describe("the ID-token cache", () => {
     t.answer("second");
     await t.settle();
     expect(labelOf(await t.cache.get())).toBe("second");
+  });
+
+  it("scales its margins down for a short-lived token, using it for most of its life", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("short", 40);
+    await first;
+    // A quarter of 40 s before expiry is the refresh point: nothing happens at 29 s...
+    t.advance(29_000);
+    expect(labelOf(await t.cache.get())).toBe("short");
+    expect(t.fetches()).toBe(1);
+    // ...a background refresh starts at 31 s while the token is still served...
+    t.advance(2_000);
+    expect(labelOf(await t.cache.get())).toBe("short");
+    expect(t.fetches()).toBe(2);
+    t.answer("next", 40);
+    await t.settle();
+    expect(labelOf(await t.cache.get())).toBe("next");
   });
 
   it("waits for a new token rather than hand out one about to expire", async () => {
