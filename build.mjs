@@ -9,6 +9,9 @@ export const BUNDLES = {
   target: "services/target/server.ts",
   client: "services/client/server.ts",
   local: "local/start.ts",
+  // The benchmark and the pattern it compares against; never part of an image.
+  bench: "bench/run.ts",
+  "naive-client": "bench/naiveClient.ts",
 };
 
 const { outputFiles } = await build({

@@ -37,6 +37,11 @@ export interface LocalStackOptions {
   issuer?: TokenIssuer;
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
   env?: Readonly<Record<string, Record<string, string>>>;
+  /**
+   * The benchmark's baseline: front ends forward everything and private services run with
+   * AUTH_MODE=none. Never deployable; it exists to measure what authentication costs.
+   */
+  withoutAuthentication?: boolean;
   /** Front ends' tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
   frontEndClockSkewSeconds?: number;
   logger?: Logger;
@@ -188,7 +193,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           HOST: "127.0.0.1",
           GOOGLE_CLOUD_PROJECT: projectId,
           GCE_METADATA_HOST: metadata.host,
-          ...(isPrivate && { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") }),
+          ...(isPrivate &&
+            (options.withoutAuthentication
+              ? { AUTH_MODE: "none" }
+              : { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") })),
           ...(callee && { TARGET_URL: callee.url, TARGET_AUDIENCE: callee.url }),
           ...options.env?.[name],
         },
@@ -201,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           upstream: launched.url,
           jwksUrl: `${metadata.url}/oauth2/v3/certs`,
           invokers,
+          public: options.withoutAuthentication === true,
           port: ports.get(name) ?? 0,
           ...(options.frontEndClockSkewSeconds !== undefined && {
             clockSkewSeconds: options.frontEndClockSkewSeconds,

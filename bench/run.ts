@@ -1,0 +1,188 @@
+/**
+ * `npm run bench`: what authentication costs, measured on loopback with the local stand-ins.
+ * Prints a table, checks the goals, and writes bench/results.json.
+ *
+ * Tunable through the environment: BENCH_CONCURRENCY (32), BENCH_ROUNDS (3),
+ * BENCH_SECONDS per round (4), BENCH_COLD_STARTS (7).
+ */
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  benchmarkChain,
+  CHAIN_CONFIGURATIONS,
+  type ChainResult,
+  metadataCallsPerConcurrency,
+} from "./chain";
+import { benchmarkColdStart } from "./coldStart";
+import { round } from "./measure";
+import { Progress } from "./progress";
+import { benchmarkVerification } from "./verification";
+
+function setting(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+/** A Markdown table; columns holding only numbers are right-aligned. */
+function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((row) => row.map(String))];
+  const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
+  const numeric = headers.map((_, column) => rows.every((row) => typeof row[column] === "number"));
+  const line = (row: string[]) =>
+    `| ${row.map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(" | ")} |`;
+  const rule = `|${widths.map((width, column) => (numeric[column] ? `${"-".repeat(width + 1)}:` : "-".repeat(width + 2))).join("|")}|`;
+  return [line(cells[0]!), rule, ...cells.slice(1).map(line)].join("\n");
+}
+
+interface Goal {
+  goal: string;
+  measured: string;
+  pass: boolean;
+  limit: string;
+}
+
+async function main(): Promise<void> {
+  const concurrency = setting("BENCH_CONCURRENCY", 32);
+  const rounds = setting("BENCH_ROUNDS", 3);
+  const seconds = setting("BENCH_SECONDS", 4);
+  const coldStarts = setting("BENCH_COLD_STARTS", 7);
+  const burstConcurrencies = [1, concurrency, concurrency * 8];
+  const verificationRounds = 5;
+  const progress = new Progress(
+    rounds * 3 + burstConcurrencies.length + verificationRounds + coldStarts,
+  );
+  const loadBefore = os.loadavg()[0]!;
+
+  const chain = await benchmarkChain({ concurrency, rounds, secondsPerRound: seconds }, progress);
+  const bursts = await metadataCallsPerConcurrency(burstConcurrencies, progress);
+  const verification = await benchmarkVerification(verificationRounds, 1000, progress);
+  const coldStart = await benchmarkColdStart(coldStarts, progress);
+  progress.done();
+
+  const byName = (name: ChainResult["configuration"]) =>
+    chain.find((result) => result.configuration === name)!;
+  const throughputRatio = round(
+    byName("design").requestsPerSecond / byName("unauthenticated").requestsPerSecond,
+    3,
+  );
+  const designCalls = Math.max(byName("design").metadataCalls, ...Object.values(bursts));
+  const goals: Goal[] = [
+    {
+      goal: "authenticated / unauthenticated throughput ≥ 0.95",
+      measured: String(throughputRatio),
+      pass: throughputRatio >= 0.95,
+      limit:
+        "the front-end stand-in verifies an RS256 signature per request on the same cores as the load",
+    },
+    {
+      goal: "metadata calls ≤ 1 per token lifetime, whatever the concurrency",
+      measured: `${byName("design").metadataCalls} in ${byName("design").requests} requests; bursts ${Object.entries(
+        bursts,
+      )
+        .map(([c, n]) => `${c}→${n}`)
+        .join(", ")}`,
+      pass: designCalls <= 1,
+      limit: "a second fetch means concurrent requests did not share the first one",
+    },
+    {
+      goal: "verification cost ≤ 1/3 of google-auth-library's",
+      measured: String(verification.costRatio),
+      pass: verification.costRatio <= 1 / 3,
+      limit: "the RSA signature check itself, which both must do",
+    },
+  ];
+
+  const report = [
+    "",
+    `Chain: concurrency ${concurrency}, ${rounds} rounds of ${seconds} s per configuration, interleaved (req/s: median of rounds)`,
+    table(
+      ["configuration", "req/s", "p50 ms", "p99 ms", "errors", "metadata calls"],
+      chain.map((r) => [
+        CHAIN_CONFIGURATIONS[r.configuration],
+        r.requestsPerSecond,
+        r.p50Ms,
+        r.p99Ms,
+        r.errors,
+        r.metadataCalls,
+      ]),
+    ),
+    "",
+    "Memory (resident MiB): idle after warm-up, and peak under load",
+    table(
+      ["configuration", "client idle", "client loaded", "target idle", "target loaded"],
+      chain.map((r) => [
+        CHAIN_CONFIGURATIONS[r.configuration],
+        r.memoryMiB.clientIdle,
+        r.memoryMiB.clientLoaded,
+        r.memoryMiB.targetIdle,
+        r.memoryMiB.targetLoaded,
+      ]),
+    ),
+    "",
+    `Verification per token (${verification.distinctTokens} distinct tokens, keys cached)`,
+    table(
+      ["verifier", "µs per token"],
+      [
+        ["this project (services/shared/jwt.ts)", verification.oursMicroseconds],
+        [
+          "google-auth-library OAuth2Client.verifyIdToken",
+          verification.googleAuthLibraryMicroseconds,
+        ],
+      ],
+    ),
+    "",
+    `Cold start, median of ${coldStart.samples}: process spawn → first 200`,
+    table(
+      ["service", "ms"],
+      [
+        ["target, /health", coldStart.toHealthMs.target!],
+        ["client, /health", coldStart.toHealthMs.client!],
+        [
+          "client, / through the chain (first token included)",
+          coldStart.clientToFirstChainAnswerMs,
+        ],
+      ],
+    ),
+    "",
+    "Goals",
+    table(
+      ["goal", "measured", "result"],
+      goals.map((g) => [g.goal, g.measured, g.pass ? "pass" : `short: ${g.limit}`]),
+    ),
+    "",
+    `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${round(loadBefore, 2)} before, ${round(os.loadavg()[0]!, 2)} after`,
+    "",
+  ].join("\n");
+  process.stdout.write(report);
+
+  const results = {
+    measuredAt: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.cpus().length,
+      memoryGiB: round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverageBefore: round(loadBefore, 2),
+      loadAverageAfter: round(os.loadavg()[0]!, 2),
+    },
+    settings: { concurrency, rounds, secondsPerRound: seconds, coldStarts },
+    chain,
+    throughputRatio,
+    metadataCallsPerBurst: bursts,
+    verification,
+    coldStart,
+    goals: goals.map(({ goal, measured, pass }) => ({ goal, measured, pass })),
+  };
+  writeFileSync(
+    path.join(__dirname, "..", "bench", "results.json"),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  process.stdout.write("Results written to bench/results.json\n");
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`npm run bench failed: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

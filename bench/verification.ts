@@ -1,0 +1,89 @@
+/**
+ * What one token verification costs the target in `verify` mode, against google-auth-library's
+ * `OAuth2Client.verifyIdToken` on the same tokens and the same published keys. Both run in this
+ * process, alternating in rounds; both have their keys cached before timing starts.
+ */
+import { OAuth2Client } from "google-auth-library";
+import { createMetadataServer } from "../local/metadataServer";
+import { TokenIssuer } from "../local/tokenIssuer";
+import { GOOGLE_ISSUERS, verifyIdToken } from "../services/shared/jwt";
+import { RemoteKeySet } from "../services/shared/keySet";
+import { listen } from "../services/shared/lifecycle";
+import { median, round } from "./measure";
+import type { Progress } from "./progress";
+
+export interface VerificationResult {
+  /** Microseconds per verification. */
+  oursMicroseconds: number;
+  googleAuthLibraryMicroseconds: number;
+  /** ours / google-auth-library: below 1 is cheaper. */
+  costRatio: number;
+  distinctTokens: number;
+}
+
+const AUDIENCE = "https://target.bench.example";
+const EMAIL = "s2s-client@bench-project.iam.gserviceaccount.com";
+
+async function microsecondsPerCall(
+  verify: (token: string) => Promise<unknown>,
+  tokens: readonly string[],
+  ms: number,
+): Promise<number> {
+  let calls = 0;
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    await verify(tokens[calls % tokens.length]!);
+    calls += 1;
+  }
+  return ((performance.now() - started) * 1000) / calls;
+}
+
+export async function benchmarkVerification(
+  rounds: number,
+  msPerRound: number,
+  progress: Progress,
+): Promise<VerificationResult> {
+  const issuer = new TokenIssuer();
+  const { app } = createMetadataServer({ projectId: "bench-project", email: EMAIL, issuer });
+  const server = await listen(app, 0, "127.0.0.1");
+  try {
+    // Distinct tokens, so neither side can profit from seeing the same string twice in a row.
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = Array.from({ length: 500 }, (_, i) =>
+      issuer.issue({ email: EMAIL, audience: AUDIENCE, format: "full", issuedAt: now - i }),
+    );
+    const keySet = new RemoteKeySet({ url: `${server.url}/oauth2/v3/certs` });
+    const ours = (token: string) =>
+      verifyIdToken(token, {
+        keys: (kid) => keySet.getKey(kid),
+        audiences: [AUDIENCE],
+        issuers: GOOGLE_ISSUERS,
+        clockSkewSeconds: 30,
+      });
+    const library = new OAuth2Client({
+      endpoints: { oauth2FederatedSignonPemCertsUrl: `${server.url}/oauth2/v1/certs` },
+    });
+    const theirs = (token: string) => library.verifyIdToken({ idToken: token, audience: AUDIENCE });
+    // Both verify once first: that fetches and caches the keys, and proves both accept the tokens.
+    await ours(tokens[0]!);
+    await theirs(tokens[0]!);
+
+    const oursTimes: number[] = [];
+    const theirTimes: number[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      progress.next(`verification, round ${round}/${rounds}`);
+      oursTimes.push(await microsecondsPerCall(ours, tokens, msPerRound));
+      theirTimes.push(await microsecondsPerCall(theirs, tokens, msPerRound));
+    }
+    const oursMicroseconds = median(oursTimes);
+    const googleAuthLibraryMicroseconds = median(theirTimes);
+    return {
+      oursMicroseconds: round(oursMicroseconds),
+      googleAuthLibraryMicroseconds: round(googleAuthLibraryMicroseconds),
+      costRatio: round(oursMicroseconds / googleAuthLibraryMicroseconds, 3),
+      distinctTokens: tokens.length,
+    };
+  } finally {
+    await server.drain(100);
+  }
+}
