@@ -20,6 +20,8 @@ export const CHAIN_CONFIGURATIONS: Record<ChainConfiguration, string> = {
 export interface ChainResult {
   configuration: ChainConfiguration;
   requestsPerSecond: number;
+  /** Requests per second in each round, in round order. */
+  roundRates: number[];
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -67,14 +69,22 @@ export async function benchmarkChain(
     const idle = new Map<ChainConfiguration, { client: number; target: number }>();
     const loaded = new Map<ChainConfiguration, { client: number; target: number }>();
 
-    // The first burst on a fresh client is also the check that concurrent first requests
-    // share one token fetch.
+    // Warm-up: the first burst on a fresh client is also the check that concurrent first
+    // requests share one token fetch; then a round's worth of load, so that every process is
+    // past its JIT warm-up before anything is measured.
     for (const configuration of configurations) {
+      progress.next(`chain, warming up: ${CHAIN_CONFIGURATIONS[configuration]}`);
       const stack = stacks.get(configuration)!;
+      const url = stack.services.client!.url;
       const warmUp = await runLoad({
-        url: stack.services.client!.url,
+        url,
         concurrency: options.concurrency,
         requests: options.concurrency * 10,
+      });
+      await runLoad({
+        url,
+        concurrency: options.concurrency,
+        durationMs: options.secondsPerRound * 1000,
       });
       errors.set(
         configuration,
@@ -134,11 +144,12 @@ export async function benchmarkChain(
       return {
         configuration,
         requestsPerSecond: round(median(rates.get(configuration)!), 0),
+        roundRates: rates.get(configuration)!.map((rate) => round(rate, 0)),
         p50Ms: round(percentile(sorted, 50), 2),
         p99Ms: round(percentile(sorted, 99), 2),
         errors: errors.get(configuration)!,
         metadataCalls: stack.services.client!.metadata.stats.identityTokensIssued,
-        requests: sorted.length + options.concurrency * 10,
+        requests: stack.services.target!.frontEnd!.stats.forwarded,
         memoryMiB: {
           clientIdle: round(idle.get(configuration)!.client),
           clientLoaded: round(loaded.get(configuration)!.client),

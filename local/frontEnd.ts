@@ -16,14 +16,10 @@
 import http from "node:http";
 import express, { type Request, type Response } from "express";
 import { bearerFromHeaders } from "../services/shared/bearer";
-import {
-  GOOGLE_ISSUERS,
-  REMOVED_SIGNATURE,
-  TokenError,
-  verifyIdToken,
-} from "../services/shared/jwt";
+import { GOOGLE_ISSUERS, REMOVED_SIGNATURE, TokenError } from "../services/shared/jwt";
 import { KeysUnavailableError, RemoteKeySet } from "../services/shared/keySet";
 import { listen, type RunningServer } from "../services/shared/lifecycle";
+import { cachingVerifier } from "../services/shared/verifiedTokens";
 import type { Logger } from "../services/shared/logger";
 
 export interface FrontEndOptions {
@@ -99,9 +95,15 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   const { logger } = options;
   const upstream = new URL(options.upstream);
   const keySet = new RemoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) });
+  const audiences: string[] = [...(options.customAudiences ?? [])];
+  const verify = cachingVerifier({
+    keys: (kid) => keySet.getKey(kid),
+    audiences,
+    issuers: GOOGLE_ISSUERS,
+    clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+  });
   const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
   const agent = new http.Agent({ keepAlive: true });
-  const audiences: string[] = [...(options.customAudiences ?? [])];
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
 
   const forward = (req: Request, res: Response, headers: http.OutgoingHttpHeaders): void => {
@@ -141,12 +143,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
 
     let email: string;
     try {
-      ({ email } = await verifyIdToken(credential.token, {
-        keys: (kid) => keySet.getKey(kid),
-        audiences,
-        issuers: GOOGLE_ISSUERS,
-        clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
-      }));
+      ({ email } = await verify(credential.token));
     } catch (error) {
       if (error instanceof TokenError) return deny(401, error.message);
       if (error instanceof KeysUnavailableError) return deny(503, "signing keys are unavailable");

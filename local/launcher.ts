@@ -9,6 +9,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 
 export interface LaunchRequest {
   name: string;
@@ -33,13 +35,16 @@ export interface LaunchedService {
 export type Launcher = (request: LaunchRequest) => Promise<LaunchedService>;
 
 /** One log line of a service: parsed JSON when it is JSON, raw text otherwise. */
-export type LogSink = (service: string, line: Record<string, unknown> | string) => void;
+export type LogSink = (service: string, line: LogLine) => void;
 
 export const DIST_DIR = path.join(__dirname, "..", "dist");
 
 const START_TIMEOUT_MS = 10_000;
 
-function parseLine(line: string): Record<string, unknown> | string {
+/** One log line of a service: the JSON document it is, or its text. */
+export type LogLine = Record<string, unknown> | string;
+
+function parseLine(line: string): LogLine {
   try {
     const value: unknown = JSON.parse(line);
     if (typeof value === "object" && value !== null) return value as Record<string, unknown>;
@@ -49,14 +54,54 @@ function parseLine(line: string): Record<string, unknown> | string {
   return line;
 }
 
-/** Calls `onLine` for every complete line the stream produces. */
-function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffered = "";
-  stream.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines) if (line.trim() !== "") onLine(line);
+export interface ListeningOptions {
+  /** Names the service in error messages. */
+  name: string;
+  /** Resolves when the program ends; waiting stops with an error if it ends first. */
+  exited: Promise<number | null>;
+  timeoutMs?: number;
+  /** Sees every line the program writes, on either stream. */
+  onLine?: (line: LogLine) => void;
+}
+
+/**
+ * Waits for a service's start-up line ("… listening on port N", with a numeric `port`) on the
+ * output of the program running it, a service process or `docker run`, and resolves with the
+ * port. Fails if the program ends first or stays silent for too long.
+ */
+export function waitForListening(
+  output: { stdout: Readable; stderr: Readable },
+  { name, exited, timeoutMs = START_TIMEOUT_MS, onLine }: ListeningOptions,
+): Promise<number> {
+  const recent: string[] = [];
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`${name} did not start within ${timeoutMs} ms: ${recent.join(" | ")}`)),
+      timeoutMs,
+    );
+    const read = (raw: string) => {
+      if (raw.trim() === "") return;
+      const line = parseLine(raw);
+      // The last few lines explain a failed start better than the first ones.
+      recent.push(typeof line === "string" ? line : String(line.message ?? raw));
+      if (recent.length > 3) recent.shift();
+      onLine?.(line);
+      if (
+        typeof line === "object" &&
+        typeof line.port === "number" &&
+        /listening/.test(String(line.message))
+      ) {
+        clearTimeout(timer);
+        resolve(line.port);
+      }
+    };
+    createInterface({ input: output.stdout }).on("line", read);
+    createInterface({ input: output.stderr }).on("line", read);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} before listening: ${recent.join(" | ")}`));
+    });
   });
 }
 
@@ -80,36 +125,13 @@ export function processLauncher(onLog: LogSink = () => undefined, distDir = DIST
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = once(child, "exit").then(([code]) => code as number | null);
-    const recent: string[] = [];
-
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms`));
-      }, START_TIMEOUT_MS);
-      const onLine = (raw: string) => {
-        const line = parseLine(raw);
-        recent.push(typeof line === "string" ? line : String(line.message ?? raw));
-        onLog(name, line);
-        if (
-          typeof line === "object" &&
-          typeof line.port === "number" &&
-          /listening/.test(String(line.message))
-        ) {
-          clearTimeout(timer);
-          resolve(line.port);
-        }
-      };
-      readLines(child.stdout, onLine);
-      readLines(child.stderr, onLine);
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(
-          new Error(
-            `${name} exited with code ${code} before listening: ${recent.slice(-3).join(" | ")}`,
-          ),
-        );
-      });
+    const port = await waitForListening(child, {
+      name,
+      exited,
+      onLine: (line) => onLog(name, line),
+    }).catch((error: Error) => {
+      child.kill("SIGKILL");
+      throw error;
     });
 
     return {

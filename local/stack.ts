@@ -9,11 +9,13 @@ import type { Express } from "express";
 import { listen, type RunningServer } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import {
+  callOrder,
   DEFAULT_NAME_PREFIX,
   invokersOf,
   isPublic,
   serviceAccountEmail,
   serviceAccountId,
+  serviceEnvironment,
   TOPOLOGY,
   type Topology,
 } from "../services/topology";
@@ -83,25 +85,6 @@ export interface LocalStack {
   services: Record<string, LocalService>;
   /** Stops every process and server the stack started. */
   stop(): Promise<void>;
-}
-
-/** Services ordered so that each starts after the service it calls. */
-function startOrder(topology: Topology): string[] {
-  const ordered: string[] = [];
-  const visit = (name: string, path: string[]): void => {
-    if (ordered.includes(name)) return;
-    if (path.includes(name))
-      throw new Error(`services call each other in a cycle: ${[...path, name].join(" → ")}`);
-    const callee = topology[name]?.calls;
-    if (callee !== undefined) {
-      if (topology[callee] === undefined)
-        throw new Error(`service "${name}" calls unknown service "${callee}"`);
-      visit(callee, [...path, name]);
-    }
-    ordered.push(name);
-  };
-  for (const name of Object.keys(topology)) visit(name, []);
-  return ordered;
 }
 
 /** The fixed URL port of each service: public services first, then private, from basePort. */
@@ -174,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
-    for (const name of startOrder(topology)) {
+    for (const name of callOrder(topology)) {
       const declaration = topology[name]!;
       const email = emailOf(name);
       const metadata = await startMetadata(
@@ -191,13 +174,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         env: {
           PORT: String(isPrivate ? 0 : ports.get(name)),
           HOST: "127.0.0.1",
-          GOOGLE_CLOUD_PROJECT: projectId,
           GCE_METADATA_HOST: metadata.host,
+          ...serviceEnvironment(topology, name, {
+            projectId,
+            allowedInvokers: invokers.join(","),
+            ...(callee && { callee: { url: callee.url, audience: callee.url } }),
+          }),
           ...(isPrivate &&
-            (options.withoutAuthentication
-              ? { AUTH_MODE: "none" }
-              : { AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: invokers.join(",") })),
-          ...(callee && { TARGET_URL: callee.url, TARGET_AUDIENCE: callee.url }),
+            options.withoutAuthentication && { AUTH_MODE: "none", ALLOWED_INVOKERS: "" }),
           ...options.env?.[name],
         },
       };

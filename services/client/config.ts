@@ -31,7 +31,8 @@ export function readClientConfig(env: EnvReader): ClientConfig {
   if (targetUrl.protocol === "http:" && !isLoopbackHost(targetUrl.hostname)) {
     // A bearer token sent over plain http could be read by anyone on the path.
     throw new ConfigError(
-      `TARGET_URL must use https unless it points at loopback (got "${targetUrl.href}")`,
+      "TARGET_URL",
+      `must use https unless it points at loopback (got "${targetUrl.href}")`,
     );
   }
   return {

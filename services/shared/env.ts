@@ -8,16 +8,32 @@
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  /**
+   * @param setting the variable (or setting) at fault
+   * @param problem what is wrong with it, as the rest of a sentence that starts with its name
+   */
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
+    super(`${setting} ${problem}`);
+  }
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** Whole numbers only, as written: "1.5", "1e3" and "0x10" are refused, not rounded. */
+const INTEGER = /^-?\d+$/;
 
 export interface IntegerOptions {
   min: number;
   max: number;
 }
 
-/** Reads variables from one environment; blank values count as unset. */
+/**
+ * Reads settings from one map of strings, blank values counting as unset: the services'
+ * environment, and the Pulumi stack's configuration.
+ */
 export class EnvReader {
   constructor(private readonly env: Env) {}
 
@@ -30,7 +46,7 @@ export class EnvReader {
   required(name: string, hint = ""): string {
     const value = this.optional(name);
     if (value === undefined) {
-      throw new ConfigError(`${name} is required${hint ? `: ${hint}` : ""}`);
+      throw new ConfigError(name, `is required${hint ? `: ${hint}` : ""}`);
     }
     return value;
   }
@@ -39,21 +55,30 @@ export class EnvReader {
     const raw = this.optional(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    if (!INTEGER.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
     }
     return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (raw !== "true" && raw !== "false") {
+      throw new ConfigError(name, `must be true or false (got "${raw}")`);
+    }
+    return raw === "true";
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
     const raw = this.optional(name);
     if (raw === undefined) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${name} is required: one of ${allowed.join(", ")}`);
+      throw new ConfigError(name, `is required: one of ${allowed.join(", ")}`);
     }
     const match = allowed.find((candidate) => candidate === raw.toLowerCase());
     if (match === undefined) {
-      throw new ConfigError(`${name} must be one of ${allowed.join(", ")} (got "${raw}")`);
+      throw new ConfigError(name, `must be one of ${allowed.join(", ")} (got "${raw}")`);
     }
     return match;
   }
@@ -74,13 +99,13 @@ export class EnvReader {
     try {
       url = new URL(raw);
     } catch {
-      throw new ConfigError(`${name} must be an absolute http(s) URL (got "${raw}")`);
+      throw new ConfigError(name, `must be an absolute http(s) URL (got "${raw}")`);
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new ConfigError(`${name} must use https (or http on loopback) (got "${raw}")`);
+      throw new ConfigError(name, `must use https (or http on loopback) (got "${raw}")`);
     }
     if (url.username || url.password || url.search || url.hash) {
-      throw new ConfigError(`${name} must not carry credentials, a query or a fragment`);
+      throw new ConfigError(name, "must not carry credentials, a query or a fragment");
     }
     return url;
   }
@@ -101,7 +126,8 @@ export function emailList(name: string, entries: string[]): string[] {
   return entries.map((entry) => {
     if (!/^[^@\s]+@[^@\s]+$/.test(entry)) {
       throw new ConfigError(
-        `${name} must list e-mail addresses separated by commas (got "${entry}")`,
+        name,
+        `must list e-mail addresses separated by commas (got "${entry}")`,
       );
     }
     return entry.toLowerCase();

@@ -6,14 +6,9 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { bearerFromHeaders } from "../shared/bearer";
-import {
-  decodeJwt,
-  identityClaims,
-  type KeyLookup,
-  TokenError,
-  verifyIdToken,
-} from "../shared/jwt";
+import { decodeJwt, identityClaims, type KeyLookup, TokenError } from "../shared/jwt";
 import { KeysUnavailableError, RemoteKeySet } from "../shared/keySet";
+import { cachingVerifier } from "../shared/verifiedTokens";
 import type { Logger } from "../shared/logger";
 import type { TargetConfig, VerifySettings } from "./config";
 
@@ -87,10 +82,11 @@ export function verifyingAuthenticator(
   keys: KeyLookup,
   allowedInvokers: readonly string[],
 ): Authenticator {
+  const verify = cachingVerifier({ ...settings, keys });
   return async (headers) => {
     const token = requireToken(headers);
     try {
-      const { email, subject } = await verifyIdToken(token, { ...settings, keys });
+      const { email, subject } = await verify(token);
       return enforceAllowList({ email, subject }, allowedInvokers);
     } catch (error) {
       if (error instanceof TokenError) throw invalid(error.message);

@@ -36,14 +36,16 @@ function readVerifySettings(env: EnvReader): VerifySettings {
   const audiences = env.list("AUDIENCES");
   if (audiences.length === 0) {
     throw new ConfigError(
-      "AUDIENCES is required when AUTH_MODE=verify: the target's URL, plus any custom audiences, comma-separated",
+      "AUDIENCES",
+      "is required when AUTH_MODE=verify: the target's URL, plus any custom audiences, comma-separated",
     );
   }
   const jwksUrl = env.optional("JWKS_URL");
   const issuer = env.optional("TOKEN_ISSUER");
   if ((jwksUrl === undefined) !== (issuer === undefined)) {
     throw new ConfigError(
-      "JWKS_URL and TOKEN_ISSUER go together: set both to trust another issuer, or neither to trust Google",
+      "JWKS_URL",
+      "and TOKEN_ISSUER go together: set both to trust another issuer, or neither to trust Google",
     );
   }
   return {
@@ -64,20 +66,19 @@ export function readTargetConfig(env: EnvReader): TargetConfig {
   if (authMode !== "verify") {
     const stray = VERIFY_ONLY.find((name) => env.optional(name) !== undefined);
     if (stray !== undefined) {
-      throw new ConfigError(
-        `${stray} only applies when AUTH_MODE=verify (AUTH_MODE is ${authMode})`,
-      );
+      throw new ConfigError(stray, `only applies when AUTH_MODE=verify (AUTH_MODE is ${authMode})`);
     }
   }
   if (authMode === "verify" && allowedInvokers.length === 0) {
     // Anyone with a Google account can mint an ID token for any audience, so a verifying
     // target without an allow-list would accept the whole internet.
     throw new ConfigError(
-      "ALLOWED_INVOKERS is required when AUTH_MODE=verify: the e-mails of the service accounts that may call",
+      "ALLOWED_INVOKERS",
+      "is required when AUTH_MODE=verify: the e-mails of the service accounts that may call",
     );
   }
   if (authMode === "none" && allowedInvokers.length > 0) {
-    throw new ConfigError("ALLOWED_INVOKERS cannot be enforced when AUTH_MODE=none");
+    throw new ConfigError("ALLOWED_INVOKERS", "cannot be enforced when AUTH_MODE=none");
   }
 
   const common = {

@@ -1,0 +1,277 @@
+/**
+ * A Cloud Run service with an identity of its own: a dedicated service account that holds no
+ * project roles, the service running as that account, and non-authoritative invoker grants
+ * added one member at a time.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  INVOKER_ACCESS,
+  INVOKER_ACCESS_LABEL,
+  INVOKER_ROLE,
+  PUBLIC_PRINCIPALS,
+} from "../policy/contract";
+import { ACCOUNT_ID } from "../services/topology";
+
+export const INGRESS = ["all", "internal"] as const;
+export type Ingress = (typeof INGRESS)[number];
+
+/**
+ * How a public service lets unauthenticated callers in. `invoker-iam-disabled` switches Cloud
+ * Run's invoker check off, which works even where an organization policy forbids granting
+ * anything to `allUsers` (domain-restricted sharing); `all-users` grants `roles/run.invoker` to
+ * `allUsers` instead.
+ */
+export const PUBLIC_ACCESS = ["invoker-iam-disabled", "all-users"] as const;
+export type PublicAccess = (typeof PUBLIC_ACCESS)[number];
+
+const CLOUD_RUN_INGRESS: Record<Ingress, string> = {
+  all: "INGRESS_TRAFFIC_ALL",
+  internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+};
+
+/** Every service in this project answers GET /health once it can serve. */
+export const HEALTH_PATH = "/health";
+
+/** Variables Cloud Run sets itself and refuses in a service definition. */
+const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
+
+const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REGION = /^[a-z]+-[a-z]+\d+$/;
+const MEMORY = /^\d+(?:Mi|Gi)$/;
+
+export interface CloudRunServiceArgs {
+  /** The Cloud Run service's name: unique per project and region, at most 49 characters. */
+  serviceName: string;
+  /** The id of the service account created for the service (6–30 characters). */
+  accountId: string;
+  /** One sentence saying what the service does, shown on the service and its account. */
+  description: string;
+  /** The region the service runs in, e.g. `europe-west1`. */
+  region: string;
+  /** The container image to run, by digest. */
+  image: pulumi.Input<string>;
+  /** Environment variables of the container; Cloud Run sets PORT and the K_* variables itself. */
+  env?: Record<string, pulumi.Input<string>>;
+  /** Who can reach the service over the network: anyone (`all`) or the project's VPC only. */
+  ingress: Ingress;
+  /** How unauthenticated callers get in; leave it out to keep the invoker IAM check on. */
+  publicAccess?: PublicAccess;
+  /** Audiences accepted in ID tokens besides the service's URL. */
+  customAudiences?: string[];
+  /** Whether Cloud Run refuses to delete the service; required so that the choice is explicit. */
+  deletionProtection: boolean;
+  /** Bounds on the number of instances. */
+  scaling: { minInstances: number; maxInstances: number };
+  /** Per-instance CPU (e.g. `1`), memory (e.g. `512Mi`) and requests served at once. */
+  resources: { cpu: string; memory: string; concurrency: number };
+  /** A subnet the service sends all its egress through, to reach internal-only services. */
+  vpcSubnet?: string;
+}
+
+export class CloudRunService extends pulumi.ComponentResource {
+  /** The service's dedicated identity. */
+  public readonly serviceAccount: gcp.serviceaccount.Account;
+  public readonly service: gcp.cloudrunv2.Service;
+  /** The service's URL, which is also the ID-token audience Cloud Run accepts by default. */
+  public readonly uri: pulumi.Output<string>;
+  public readonly serviceAccountEmail: pulumi.Output<string>;
+  /** The service account as an IAM member: `serviceAccount:<email>`. */
+  public readonly serviceAccountMember: pulumi.Output<string>;
+
+  private readonly componentName: string;
+
+  constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    checkArgs(name, args);
+    super("cloud-run-private-calls:components:CloudRunService", name, {}, opts);
+    this.componentName = name;
+
+    // Children do not inherit their parent's dependsOn. The account and the service call APIs
+    // that whatever the component waits for (typically enabling those APIs) must come first.
+    const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: opts?.dependsOn };
+
+    this.serviceAccount = new gcp.serviceaccount.Account(
+      `${name}-account`,
+      {
+        accountId: args.accountId,
+        displayName: `Cloud Run service ${args.serviceName}`,
+        description: args.description,
+      },
+      childOpts,
+    );
+
+    this.service = new gcp.cloudrunv2.Service(
+      `${name}-service`,
+      {
+        name: args.serviceName,
+        location: args.region,
+        description: args.description,
+        ingress: CLOUD_RUN_INGRESS[args.ingress],
+        invokerIamDisabled: args.publicAccess === "invoker-iam-disabled",
+        customAudiences: args.customAudiences,
+        deletionProtection: args.deletionProtection,
+        labels: {
+          [INVOKER_ACCESS_LABEL]:
+            args.publicAccess === undefined ? INVOKER_ACCESS.private : INVOKER_ACCESS.public,
+        },
+        template: {
+          serviceAccount: this.serviceAccount.email,
+          scaling: {
+            minInstanceCount: args.scaling.minInstances,
+            maxInstanceCount: args.scaling.maxInstances,
+          },
+          maxInstanceRequestConcurrency: args.resources.concurrency,
+          vpcAccess:
+            args.vpcSubnet === undefined
+              ? undefined
+              : { networkInterfaces: [{ subnetwork: args.vpcSubnet }], egress: "ALL_TRAFFIC" },
+          containers: [
+            {
+              image: args.image,
+              envs: Object.entries(args.env ?? {}).map(([envName, value]) => ({
+                name: envName,
+                value,
+              })),
+              resources: { limits: { cpu: args.resources.cpu, memory: args.resources.memory } },
+              // Checked every second for up to 30 s, so a revision takes traffic as soon as it
+              // can, and a revision that cannot start fails its deployment instead of serving.
+              startupProbe: {
+                httpGet: { path: HEALTH_PATH },
+                periodSeconds: 1,
+                timeoutSeconds: 1,
+                failureThreshold: 30,
+              },
+              livenessProbe: {
+                httpGet: { path: HEALTH_PATH },
+                periodSeconds: 10,
+                timeoutSeconds: 3,
+                failureThreshold: 3,
+              },
+            },
+          ],
+        },
+      },
+      childOpts,
+    );
+
+    if (args.publicAccess === "all-users") {
+      this.bindInvoker("public", "allUsers");
+    }
+
+    this.uri = this.service.uri;
+    this.serviceAccountEmail = this.serviceAccount.email;
+    this.serviceAccountMember = this.serviceAccount.member;
+    this.registerOutputs({
+      uri: this.uri,
+      serviceAccountEmail: this.serviceAccountEmail,
+      serviceAccountMember: this.serviceAccountMember,
+    });
+  }
+
+  /**
+   * Lets `member` (e.g. `serviceAccount:<email>`) invoke this service, adding one binding
+   * member without touching any other. `grantName` names the grant among this service's grants.
+   */
+  public grantInvoker(
+    grantName: string,
+    member: pulumi.Input<string>,
+  ): gcp.cloudrunv2.ServiceIamMember {
+    if (!/^[a-z0-9-]+$/.test(grantName)) {
+      throw new Error(
+        `CloudRunService "${this.componentName}": grantInvoker's grantName must be lowercase letters, digits and hyphens (got "${grantName}")`,
+      );
+    }
+    if (typeof member === "string" && PUBLIC_PRINCIPALS.includes(member)) {
+      throw new Error(
+        `CloudRunService "${this.componentName}": grantInvoker's member must name a principal, not "${member}"; make a service public with args.publicAccess`,
+      );
+    }
+    return this.bindInvoker(`invoker-${grantName}`, member);
+  }
+
+  private bindInvoker(
+    suffix: string,
+    member: pulumi.Input<string>,
+  ): gcp.cloudrunv2.ServiceIamMember {
+    return new gcp.cloudrunv2.ServiceIamMember(
+      `${this.componentName}-${suffix}`,
+      {
+        project: this.service.project,
+        location: this.service.location,
+        name: this.service.name,
+        role: INVOKER_ROLE,
+        member,
+      },
+      { parent: this },
+    );
+  }
+}
+
+function checkArgs(name: string, args: CloudRunServiceArgs): void {
+  const fail = (argument: string, problem: string): never => {
+    throw new Error(`CloudRunService "${name}": args.${argument} ${problem}`);
+  };
+  const isCount = (value: number, min: number, max: number): boolean =>
+    Number.isInteger(value) && value >= min && value <= max;
+
+  if (!SERVICE_NAME.test(args.serviceName)) {
+    fail(
+      "serviceName",
+      `must be 1-49 lowercase letters, digits or hyphens, starting with a letter (got "${args.serviceName}")`,
+    );
+  }
+  if (!ACCOUNT_ID.test(args.accountId)) {
+    fail(
+      "accountId",
+      `must be 6-30 lowercase letters, digits or hyphens, starting with a letter (got "${args.accountId}")`,
+    );
+  }
+  if (args.description.trim() === "" || args.description.length > 256) {
+    fail("description", "must be one sentence of at most 256 characters");
+  }
+  if (!REGION.test(args.region))
+    fail("region", `must be a region like europe-west1 (got "${args.region}")`);
+  for (const envName of Object.keys(args.env ?? {})) {
+    if (!ENV_NAME.test(envName)) fail("env", `has an invalid variable name "${envName}"`);
+    if (RESERVED_ENV.includes(envName)) fail("env", `must not set ${envName}: Cloud Run sets it`);
+  }
+  if (!INGRESS.includes(args.ingress)) {
+    fail("ingress", `must be one of ${INGRESS.join(", ")} (got "${String(args.ingress)}")`);
+  }
+  if (args.publicAccess !== undefined && !PUBLIC_ACCESS.includes(args.publicAccess)) {
+    fail(
+      "publicAccess",
+      `must be one of ${PUBLIC_ACCESS.join(", ")}, or left out for a private service (got "${String(args.publicAccess)}")`,
+    );
+  }
+  for (const audience of args.customAudiences ?? []) {
+    if (audience === "" || /\s/.test(audience)) {
+      fail("customAudiences", `must hold non-empty audiences without spaces (got "${audience}")`);
+    }
+  }
+  if (typeof args.deletionProtection !== "boolean") {
+    fail("deletionProtection", "must be true or false");
+  }
+  const { minInstances, maxInstances } = args.scaling;
+  if (!isCount(minInstances, 0, 1000))
+    fail("scaling.minInstances", "must be an integer from 0 to 1000");
+  if (!isCount(maxInstances, 1, 1000))
+    fail("scaling.maxInstances", "must be an integer from 1 to 1000");
+  if (minInstances > maxInstances) {
+    fail(
+      "scaling",
+      `minInstances (${minInstances}) must not exceed maxInstances (${maxInstances})`,
+    );
+  }
+  if (args.resources.cpu.trim() === "") fail("resources.cpu", "must be a CPU limit like 1");
+  if (!MEMORY.test(args.resources.memory)) {
+    fail("resources.memory", `must be a size like 512Mi or 1Gi (got "${args.resources.memory}")`);
+  }
+  if (!isCount(args.resources.concurrency, 1, 1000)) {
+    fail("resources.concurrency", "must be an integer from 1 to 1000");
+  }
+  if (args.vpcSubnet !== undefined && args.vpcSubnet.trim() === "") {
+    fail("vpcSubnet", "must name a subnet, or be left out");
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Remembering tokens already verified, so that a caller presenting the same ID token again
+ * (a client reuses one token for most of an hour) costs a map lookup instead of an RSA
+ * signature check.
+ *
+ * The cache is keyed by the whole token, signature included, so only the exact string that
+ * passed every check can hit it; the expiry is checked again on every hit. Failures are never
+ * cached. The cache is bounded: the oldest entry makes way for a new one.
+ */
+import { verifyIdToken, type VerifiedIdentity, type VerifyOptions } from "./jwt";
+
+export type IdTokenVerifier = (token: string) => Promise<VerifiedIdentity>;
+
+/** About a megabyte of tokens: far more distinct callers than one instance sees in an hour. */
+const DEFAULT_CAPACITY = 1000;
+
+export function cachingVerifier(
+  options: VerifyOptions,
+  capacity = DEFAULT_CAPACITY,
+): IdTokenVerifier {
+  const verified = new Map<string, VerifiedIdentity>();
+  const now = options.now ?? (() => Date.now() / 1000);
+  return async (token) => {
+    const known = verified.get(token);
+    if (known !== undefined && now() <= known.expiresAt + options.clockSkewSeconds) return known;
+    verified.delete(token);
+    const identity = await verifyIdToken(token, options);
+    verified.set(token, identity);
+    if (verified.size > capacity) verified.delete(verified.keys().next().value!);
+    return identity;
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * A Launcher for the local stack that runs each service from its image, the way Cloud Run runs
+ * it: `docker run` with PORT set and the service listening on all interfaces (HOST, which the
+ * stack sets to keep processes on loopback, is left out), and `docker stop` (SIGTERM, then
+ * SIGKILL after the grace period) to end it. Containers share the host's network, so the stack's
+ * stand-ins on loopback and the containers reach each other as they would on one machine.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import net, { type AddressInfo } from "node:net";
+import { type LaunchedService, type LaunchRequest, waitForListening } from "../../local/launcher";
+import type { DockerEngine } from "./dockerEngine";
+
+/** A service running in a container. */
+export interface ContainerService extends LaunchedService {
+  container: string;
+  /** What the service logged so far, one line each. */
+  output(): string;
+}
+
+export interface ContainerStop {
+  service: string;
+  container: string;
+  /** How long `docker stop` took. */
+  seconds: number;
+  /** The container's exit code, as the daemon recorded it. */
+  exitCode: number;
+}
+
+export interface ContainerLauncher {
+  launch(request: LaunchRequest): Promise<ContainerService>;
+  /** The last launch request for each service, to start it again the same way. */
+  requests: Map<string, LaunchRequest>;
+  /** Every `docker stop` so far, in order. */
+  stops: ContainerStop[];
+  /** Removes every container this launcher created that is still there. */
+  removeAll(): Promise<void>;
+}
+
+/** Long enough for a container's first start on a slow machine; a process needs far less. */
+const START_TIMEOUT_MS = 30_000;
+
+/** A port nothing listens on now, on all interfaces, as a service in a container would bind. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  probe.listen(0, "0.0.0.0");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
+
+/** A launcher running `imageOf(bundle)` for each request, through `engine`. */
+export function containerLauncher(
+  engine: DockerEngine,
+  imageOf: (bundle: string) => string,
+): ContainerLauncher {
+  const label = `s2s-test.run=${process.pid}`;
+  const requests = new Map<string, LaunchRequest>();
+  const stops: ContainerStop[] = [];
+  let started = 0;
+
+  const launch = async (request: LaunchRequest): Promise<ContainerService> => {
+    requests.set(request.name, request);
+    // Cloud Run always sets a concrete PORT; pick one where the stack asks for "any".
+    const { HOST: _loopbackOnly, ...given } = request.env;
+    const port =
+      given.PORT === undefined || given.PORT === "0" ? await freePort() : Number(given.PORT);
+    const env = { ...given, PORT: String(port) };
+    started += 1;
+    const container = `s2s-test-${request.name}-${process.pid}-${started}`;
+    const child = spawn(
+      engine.client,
+      [
+        "run",
+        `--name=${container}`,
+        "--network=host",
+        `--label=${label}`,
+        ...Object.entries(env).map(([name, value]) => `--env=${name}=${value}`),
+        imageOf(request.bundle),
+      ],
+      { env: engine.env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    // `docker run` attached to the container exits with the container's exit code.
+    const exited = once(child, "close").then(([code]) => code as number | null);
+    const lines: string[] = [];
+    const output = () => lines.join("\n");
+
+    const listening = await waitForListening(child, {
+      name: container,
+      exited,
+      timeoutMs: START_TIMEOUT_MS,
+      onLine: (line) => lines.push(typeof line === "string" ? line : JSON.stringify(line)),
+    }).catch(async (error: Error) => {
+      await engine.docker(["rm", "--force", container]).catch(() => undefined);
+      throw new Error(`${error.message}\n${output()}`);
+    });
+    if (listening !== port) {
+      throw new Error(`${container} listened on port ${listening}, not PORT ${port}`);
+    }
+
+    const pid = Number(await engine.docker(["inspect", "--format={{.State.Pid}}", container]));
+    let stopping: Promise<void> | undefined;
+    const stop = async (graceMs = 10_000) => {
+      const begin = performance.now();
+      await engine.docker(["stop", `--time=${Math.ceil(graceMs / 1000)}`, container]);
+      const seconds = (performance.now() - begin) / 1000;
+      await exited;
+      const exitCode = Number(
+        await engine.docker(["inspect", "--format={{.State.ExitCode}}", container]),
+      );
+      stops.push({ service: request.name, container, seconds, exitCode });
+      await engine.docker(["rm", container]);
+    };
+    return {
+      name: request.name,
+      container,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      pid,
+      // The stack may stop a service and then stop everything: the second stop does nothing.
+      stop: (graceMs) => (stopping ??= stop(graceMs)),
+      exited,
+      output,
+    };
+  };
+
+  const removeAll = async () => {
+    const ids = (await engine.docker(["ps", "--all", "--quiet", `--filter=label=${label}`]))
+      .split("\n")
+      .filter(Boolean);
+    if (ids.length > 0) await engine.docker(["rm", "--force", ...ids]);
+  };
+
+  return { launch, requests, stops, removeAll };
+}

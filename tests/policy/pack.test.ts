@@ -1,0 +1,175 @@
+/**
+ * The policy pack as the Pulumi CLI runs it for `pulumi preview --policy-pack policy`: started
+ * from its directory by the SDK's run-policy-pack script (TypeScript compiled on the fly), then
+ * asked over gRPC for its policies and for verdicts on resources.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type * as Grpc from "@grpc/grpc-js";
+import type * as EmptyModule from "google-protobuf/google/protobuf/empty_pb";
+import type * as StructModule from "google-protobuf/google/protobuf/struct_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import {
+  type AnalyzeDiagnostic,
+  AnalyzeRequest,
+  type AnalyzeResponse,
+  type AnalyzerInfo,
+  AnalyzeStackRequest,
+  AnalyzerResource,
+  AnalyzerResourceOptions,
+  EnforcementLevel,
+} from "@pulumi/pulumi/proto/analyzer_pb";
+import { parse } from "yaml";
+import { POLICIES } from "../../policy/policies";
+import { urnOf } from "./policyArgs";
+
+// The gRPC and protobuf runtimes the SDK's generated clients are built on, loaded from the SDK
+// so that this test uses exactly the copies the CLI's plugins use.
+const sdkRequire = createRequire(require.resolve("@pulumi/pulumi/package.json"));
+const grpc = sdkRequire("@grpc/grpc-js") as typeof Grpc;
+const { Struct } = sdkRequire("google-protobuf/google/protobuf/struct_pb") as typeof StructModule;
+const { Empty } = sdkRequire("google-protobuf/google/protobuf/empty_pb") as typeof EmptyModule;
+
+const PACK_DIR = join(__dirname, "..", "..", "policy");
+/** The engine address the CLI passes; the pack only uses it for logging. */
+const UNUSED_ENGINE = "127.0.0.1:1";
+
+let pack: ChildProcess;
+let client: AnalyzerClient;
+
+/** Starts the pack as the CLI's analyzer plugin does and resolves with the port it prints. */
+function startPack(): Promise<number> {
+  const script = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [PACK_DIR] });
+  pack = spawn(process.execPath, [script, UNUSED_ENGINE, "."], {
+    cwd: PACK_DIR,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  pack.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    pack.stdout?.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    pack.once("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${stderr}`)));
+  });
+}
+
+/** One unary gRPC call, as a promise. */
+function call<Response>(
+  start: (done: (error: Grpc.ServiceError | null, response: Response) => void) => void,
+): Promise<Response> {
+  return new Promise((resolve, reject) =>
+    start((error, response) => (error === null ? resolve(response) : reject(error))),
+  );
+}
+
+function callAnalyze(request: AnalyzeRequest): Promise<AnalyzeResponse> {
+  return call<AnalyzeResponse>((done) => client.analyze(request, done));
+}
+
+function analyzeRequest(
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+): AnalyzeRequest {
+  return new AnalyzeRequest()
+    .setType(type)
+    .setName(name)
+    .setUrn(urnOf(type, name))
+    .setOptions(new AnalyzerResourceOptions())
+    .setProperties(Struct.fromJavaScript(props as Record<string, StructModule.JavaScriptValue>));
+}
+
+function summary(diagnostics: AnalyzeDiagnostic[]): { policy: string; mandatory: boolean }[] {
+  return diagnostics.map((diagnostic) => ({
+    policy: diagnostic.getPolicyname(),
+    mandatory: diagnostic.getEnforcementlevel() === EnforcementLevel.MANDATORY,
+  }));
+}
+
+beforeAll(async () => {
+  const port = await startPack();
+  client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+});
+
+afterAll(() => {
+  client?.close();
+  pack?.kill();
+});
+
+test("the pack directory declares a Node.js policy pack, which the CLI runs through the SDK", () => {
+  const declaration = parse(readFileSync(join(PACK_DIR, "PulumiPolicy.yaml"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  expect(declaration.runtime).toBe("nodejs");
+  expect(declaration.description).toEqual(expect.any(String));
+});
+
+test("the running pack offers every policy, each mandatory", async () => {
+  const info = await call<AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
+  expect(info.getName()).toBe("cloud-run-private-calls");
+  expect(
+    info.getPoliciesList().map((policy) => ({
+      policy: policy.getName(),
+      mandatory: policy.getEnforcementlevel() === EnforcementLevel.MANDATORY,
+    })),
+  ).toEqual(POLICIES.map((policy) => ({ policy: policy.name, mandatory: true })));
+});
+
+test("a project-level roles/run.invoker grant fails the preview", async () => {
+  const response = await callAnalyze(
+    analyzeRequest("gcp:projects/iAMMember:IAMMember", "everyone-invokes", {
+      project: "my-project",
+      role: "roles/run.invoker",
+      member: "serviceAccount:s2s-client@my-project.iam.gserviceaccount.com",
+    }),
+  );
+  expect(summary(response.getDiagnosticsList())).toEqual([
+    { policy: "no-project-level-run-invoker", mandatory: true },
+  ]);
+});
+
+test("a Cloud Run service on the default compute account fails, one on its own account passes", async () => {
+  const service = (serviceAccount: string) =>
+    analyzeRequest("gcp:cloudrunv2/service:Service", "api-service", {
+      name: "api",
+      location: "europe-west1",
+      template: { serviceAccount, containers: [{ image: "image@sha256:0" }] },
+    });
+  const onDefault = await callAnalyze(service("1234-compute@developer.gserviceaccount.com"));
+  const onOwn = await callAnalyze(service("api@my-project.iam.gserviceaccount.com"));
+  expect(summary(onDefault.getDiagnosticsList())).toEqual([
+    { policy: "cloud-run-service-has-dedicated-account", mandatory: true },
+  ]);
+  expect(onOwn.getDiagnosticsList()).toEqual([]);
+});
+
+test("allUsers on a private Cloud Run service fails the stack check", async () => {
+  const resource = (type: string, name: string, props: Record<string, unknown>) =>
+    new AnalyzerResource()
+      .setType(type)
+      .setName(name)
+      .setUrn(urnOf(type, name))
+      .setOptions(new AnalyzerResourceOptions())
+      .setProperties(Struct.fromJavaScript(props as Record<string, StructModule.JavaScriptValue>));
+  const request = new AnalyzeStackRequest().setResourcesList([
+    resource("gcp:cloudrunv2/service:Service", "target-service", {
+      name: "s2s-target",
+      labels: { "invoker-access": "private" },
+      template: { serviceAccount: "s2s-target@my-project.iam.gserviceaccount.com" },
+    }),
+    resource("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "target-public", {
+      name: "s2s-target",
+      role: "roles/run.invoker",
+      member: "allUsers",
+    }),
+  ]);
+  const response = await call<AnalyzeResponse>((done) => client.analyzeStack(request, done));
+  expect(summary(response.getDiagnosticsList())).toEqual([
+    { policy: "cloud-run-private-service-not-public", mandatory: true },
+  ]);
+  expect(response.getDiagnosticsList()[0]!.getUrn()).toBe(
+    urnOf("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "target-public"),
+  );
+});

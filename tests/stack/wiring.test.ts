@@ -1,0 +1,216 @@
+/**
+ * How the program wires the declaration, the images and the configuration into resources, and
+ * what it promises in its outputs.
+ */
+import { IMAGE_BUILD, TOPOLOGY } from "../../services/topology";
+import {
+  FAKE_ACCESS_TOKEN,
+  type Registration,
+  type StackRun,
+  TYPES,
+  containerOf,
+  envOf,
+  runStack,
+  valueOf,
+} from "../helpers/pulumiMocks";
+
+const CUSTOM_AUDIENCE = "https://target.example.com";
+const services = Object.keys(TOPOLOGY);
+
+let defaults: StackRun;
+
+beforeAll(async () => {
+  defaults = await runStack();
+});
+
+function cloudRunService({ engine }: StackRun, service: string): Registration {
+  return engine.named(TYPES.runService, `${service}-service`);
+}
+
+describe("the client's call to the target", () => {
+  test("goes to the target's URL with the target's URL as the token audience by default", async () => {
+    const env = envOf(cloudRunService(defaults, "client"));
+    const targetUrl = await valueOf(defaults.outputs.targetUrl!);
+    expect(env.TARGET_URL).toBe(targetUrl);
+    expect(env.TARGET_AUDIENCE).toBe(targetUrl);
+    expect(cloudRunService(defaults, "target").inputs.customAudiences).toBeUndefined();
+  });
+
+  test("uses a configured custom audience, which is then also set on the target", async () => {
+    const custom = await runStack({ customAudience: CUSTOM_AUDIENCE });
+    const env = envOf(cloudRunService(custom, "client"));
+    expect(env.TARGET_URL).toBe(await valueOf(custom.outputs.targetUrl!));
+    expect(env.TARGET_AUDIENCE).toBe(CUSTOM_AUDIENCE);
+    expect(cloudRunService(custom, "target").inputs.customAudiences).toEqual([CUSTOM_AUDIENCE]);
+    expect(cloudRunService(custom, "client").inputs.customAudiences).toBeUndefined();
+  });
+
+  test("carries the token in the configured header", async () => {
+    expect(envOf(cloudRunService(defaults, "client")).TOKEN_HEADER).toBe("authorization");
+    const serverless = await runStack({ tokenHeader: "x-serverless-authorization" });
+    expect(envOf(cloudRunService(serverless, "client")).TOKEN_HEADER).toBe(
+      "x-serverless-authorization",
+    );
+  });
+
+  test("tells both services their project, and never sets PORT, which Cloud Run sets", () => {
+    for (const service of services) {
+      const env = envOf(cloudRunService(defaults, service));
+      expect(env.GOOGLE_CLOUD_PROJECT).toBe("test-project");
+      expect(env).not.toHaveProperty("PORT");
+    }
+  });
+});
+
+describe("images", () => {
+  test.each(services)(
+    "the %s image is built for linux/amd64 from the shared Dockerfile with its bundle",
+    (service) => {
+      const image = defaults.engine.named(TYPES.image, `${service}-image`);
+      expect(image.inputs.build).toEqual({
+        context: IMAGE_BUILD.context,
+        dockerfile: IMAGE_BUILD.dockerfile,
+        platform: "linux/amd64",
+        args: { [IMAGE_BUILD.bundleArg]: TOPOLOGY[service]!.bundle },
+      });
+    },
+  );
+
+  test.each(services)("the %s service runs its image by digest", (service) => {
+    const image = defaults.engine.named(TYPES.image, `${service}-image`);
+    expect(image.outputs.repoDigest).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(containerOf(cloudRunService(defaults, service)).image).toBe(image.outputs.repoDigest);
+  });
+
+  test("are pushed to the stack's Artifact Registry repository as the deployer, whose token stays secret", () => {
+    const registry = defaults.engine.named(TYPES.registry, "images");
+    expect(registry.inputs).toMatchObject({
+      repositoryId: "s2s-images",
+      location: "europe-west1",
+      format: "DOCKER",
+    });
+    for (const service of services) {
+      const image = defaults.engine.named(TYPES.image, `${service}-image`);
+      expect(image.inputs.imageName).toBe(
+        `europe-west1-docker.pkg.dev/test-project/s2s-images/${TOPOLOGY[service]!.bundle}`,
+      );
+      expect(image.inputs.registry).toEqual({
+        server: "europe-west1-docker.pkg.dev",
+        username: "oauth2accesstoken",
+        password: FAKE_ACCESS_TOKEN,
+      });
+      expect(image.secretPaths).toContain("registry");
+    }
+  });
+});
+
+describe("APIs", () => {
+  test("run, artifactregistry and iam are enabled and stay enabled when the stack is destroyed", () => {
+    const apis = defaults.engine.ofType(TYPES.api);
+    expect(apis.map((api) => api.inputs.service).sort()).toEqual([
+      "artifactregistry.googleapis.com",
+      "iam.googleapis.com",
+      "run.googleapis.com",
+    ]);
+    for (const api of apis) expect(api.inputs.disableOnDestroy).toBe(false);
+  });
+
+  test("come before the registry, the service accounts and the Cloud Run services", () => {
+    const apiUrns = defaults.engine.ofType(TYPES.api).map((api) => api.urn);
+    const needingApis = [
+      ...defaults.engine.ofType(TYPES.registry),
+      ...defaults.engine.ofType(TYPES.account),
+      ...defaults.engine.ofType(TYPES.runService),
+    ];
+    expect(needingApis).toHaveLength(1 + 2 * services.length);
+    for (const resource of needingApis) {
+      expect(resource.dependencies).toEqual(expect.arrayContaining(apiUrns));
+    }
+  });
+});
+
+describe("Cloud Run settings", () => {
+  test("deletion protection is off unless configured, and then on for every service", async () => {
+    const protectedRun = await runStack({ deletionProtection: "true" });
+    for (const service of services) {
+      expect(cloudRunService(defaults, service).inputs.deletionProtection).toBe(false);
+      expect(cloudRunService(protectedRun, service).inputs.deletionProtection).toBe(true);
+    }
+  });
+
+  test("the client is public through invokerIamDisabled by default, and reachable from anywhere", () => {
+    const client = cloudRunService(defaults, "client");
+    expect(client.inputs.invokerIamDisabled).toBe(true);
+    expect(client.inputs.ingress).toBe("INGRESS_TRAFFIC_ALL");
+  });
+
+  test("internal ingress makes the target internal-only and sends the client's egress through the subnet", async () => {
+    expect(cloudRunService(defaults, "target").inputs.ingress).toBe("INGRESS_TRAFFIC_ALL");
+    const internal = await runStack({ targetIngress: "internal", clientVpcSubnet: "run-egress" });
+    expect(cloudRunService(internal, "target").inputs.ingress).toBe(
+      "INGRESS_TRAFFIC_INTERNAL_ONLY",
+    );
+    expect(cloudRunService(internal, "client").inputs.ingress).toBe("INGRESS_TRAFFIC_ALL");
+    expect(cloudRunService(internal, "client").inputs.template).toMatchObject({
+      vpcAccess: { networkInterfaces: [{ subnetwork: "run-egress" }], egress: "ALL_TRAFFIC" },
+    });
+  });
+
+  test.each(services)(
+    "the %s service is probed on /health at startup and while it runs",
+    (service) => {
+      const container = containerOf(cloudRunService(defaults, service));
+      expect(container.startupProbe).toMatchObject({ httpGet: { path: "/health" } });
+      expect(container.livenessProbe).toMatchObject({ httpGet: { path: "/health" } });
+    },
+  );
+
+  test("scaling, resources and concurrency follow config", async () => {
+    const sized = await runStack({
+      minInstances: "1",
+      maxInstances: "5",
+      cpu: "2",
+      memory: "1Gi",
+      concurrency: "40",
+    });
+    for (const service of services) {
+      const cloudRun = cloudRunService(sized, service);
+      expect(cloudRun.inputs.template).toMatchObject({
+        scaling: { minInstanceCount: 1, maxInstanceCount: 5 },
+        maxInstanceRequestConcurrency: 40,
+      });
+      expect(containerOf(cloudRun).resources).toEqual({ limits: { cpu: "2", memory: "1Gi" } });
+    }
+  });
+
+  test("every name carries the configured prefix", async () => {
+    const demo = await runStack({ namePrefix: "demo" });
+    expect(cloudRunService(demo, "target").inputs.name).toBe("demo-target");
+    expect(demo.engine.named(TYPES.account, "client-account").inputs.accountId).toBe("demo-client");
+    expect(demo.engine.named(TYPES.registry, "images").inputs.repositoryId).toBe("demo-images");
+  });
+});
+
+describe("outputs", () => {
+  test("name both URLs and both service accounts", async () => {
+    const { outputs } = defaults;
+    expect(await valueOf(outputs.clientUrl!)).toBe("https://s2s-client-abc123xyz-ew.a.run.app");
+    expect(await valueOf(outputs.targetUrl!)).toBe("https://s2s-target-abc123xyz-ew.a.run.app");
+    expect(await valueOf(outputs.clientServiceAccount!)).toBe(
+      "s2s-client@test-project.iam.gserviceaccount.com",
+    );
+    expect(await valueOf(outputs.targetServiceAccount!)).toBe(
+      "s2s-target@test-project.iam.gserviceaccount.com",
+    );
+  });
+
+  test("give commands to paste with the answer each should get", async () => {
+    const commands = (await valueOf(defaults.outputs.commands!)).split("\n");
+    expect(commands).toContain(
+      "curl https://s2s-client-abc123xyz-ew.a.run.app   # 200, with target's answer naming s2s-client@test-project.iam.gserviceaccount.com as its caller",
+    );
+    expect(commands).toContain(
+      "curl -i https://s2s-target-abc123xyz-ew.a.run.app   # 403 Forbidden: no ID token, and only s2s-client@test-project.iam.gserviceaccount.com may invoke target",
+    );
+  });
+});
