@@ -8,6 +8,7 @@
  * except for the very first token or after a rejection.
  */
 import { decodeJwt } from "../shared/jwt";
+import { singleFlight } from "../shared/singleFlight";
 
 /** Fetches a brand-new ID token for one audience. */
 export type IdTokenFetcher = () => Promise<string>;
@@ -50,7 +51,8 @@ const UNKNOWN_LIFETIME_MS = 5 * 60_000;
 
 export class IdTokenCache implements TokenSource {
   private current: CachedToken | undefined;
-  private inflight: Promise<string> | undefined;
+  /** Every caller that needs a new token while one is being fetched waits for that one. */
+  private readonly refresh = singleFlight(() => this.fetch());
   private readonly now: () => number;
   private readonly refreshAheadMs: number;
   private readonly minimumValidityMs: number;
@@ -80,13 +82,6 @@ export class IdTokenCache implements TokenSource {
     // Only the token that failed is dropped, so many requests rejected with the same token
     // still cause a single refetch, and a newer token is never thrown away.
     if (this.current?.token === token) this.current = undefined;
-  }
-
-  private refresh(): Promise<string> {
-    this.inflight ??= this.fetch().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
   }
 
   private async fetch(): Promise<string> {

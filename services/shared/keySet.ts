@@ -8,6 +8,7 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Logger } from "./logger";
+import { singleFlight } from "./singleFlight";
 
 /** No keys could be loaded at all, so no token can be verified right now. */
 export class KeysUnavailableError extends Error {
@@ -57,7 +58,8 @@ export class RemoteKeySet {
   private keys = new Map<string, KeyObject>();
   private freshUntil = 0;
   private lastUnknownKidRefetch = Number.NEGATIVE_INFINITY;
-  private inflight: Promise<void> | undefined;
+  /** Concurrent refreshes share one request. */
+  private readonly refresh = singleFlight(() => this.fetchKeys());
   private readonly now: () => number;
   private readonly refetchCooldownMs: number;
   private readonly defaultMaxAgeMs: number;
@@ -83,13 +85,6 @@ export class RemoteKeySet {
       throw new KeysUnavailableError(`no signing keys could be loaded from ${this.options.url}`);
     }
     return this.keys.get(kid);
-  }
-
-  private refresh(): Promise<void> {
-    this.inflight ??= this.fetchKeys().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
   }
 
   private async fetchKeys(): Promise<void> {
