@@ -4,11 +4,10 @@
  * process, alternating in rounds; both have their keys cached before timing starts.
  */
 import { OAuth2Client } from "google-auth-library";
-import { createMetadataServer } from "../local/metadataServer";
+import { startMetadataServer } from "../local/metadataServer";
 import { TokenIssuer } from "../local/tokenIssuer";
 import { GOOGLE_ISSUERS, verifyIdToken } from "../services/shared/jwt";
 import { RemoteKeySet } from "../services/shared/keySet";
-import { listen } from "../services/shared/lifecycle";
 import { median, round } from "./measure";
 import type { Progress } from "./progress";
 
@@ -44,15 +43,14 @@ export async function benchmarkVerification(
   progress: Progress,
 ): Promise<VerificationResult> {
   const issuer = new TokenIssuer();
-  const { app } = createMetadataServer({ projectId: "bench-project", email: EMAIL, issuer });
-  const server = await listen(app, 0, "127.0.0.1");
+  const server = await startMetadataServer({ projectId: "bench-project", email: EMAIL, issuer });
   try {
     // Distinct tokens, so neither side can profit from seeing the same string twice in a row.
     const now = Math.floor(Date.now() / 1000);
     const tokens = Array.from({ length: 500 }, (_, i) =>
       issuer.issue({ email: EMAIL, audience: AUDIENCE, format: "full", issuedAt: now - i }),
     );
-    const keySet = new RemoteKeySet({ url: `${server.url}/oauth2/v3/certs` });
+    const keySet = new RemoteKeySet({ url: server.jwksUrl });
     const ours = (token: string) =>
       verifyIdToken(token, {
         keys: (kid) => keySet.getKey(kid),
@@ -84,6 +82,6 @@ export async function benchmarkVerification(
       distinctTokens: tokens.length,
     };
   } finally {
-    await server.drain(100);
+    await server.stop();
   }
 }

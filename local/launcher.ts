@@ -117,13 +117,18 @@ async function stopChild(
   clearTimeout(timer);
 }
 
+/** Runs `<distDir>/<bundle>.js` with nothing in its environment but PATH and `env`. */
+export function spawnBundle(bundle: string, env: Record<string, string>, distDir = DIST_DIR) {
+  return spawn(process.execPath, [path.join(distDir, `${bundle}.js`)], {
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
 /** A launcher that runs bundles from `distDir` as child processes of this one. */
 export function processLauncher(onLog: LogSink = () => undefined, distDir = DIST_DIR): Launcher {
   return async ({ name, bundle, env }) => {
-    const child = spawn(process.execPath, [path.join(distDir, `${bundle}.js`)], {
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnBundle(bundle, env, distDir);
     const exited = once(child, "exit").then(([code]) => code as number | null);
     const port = await waitForListening(child, {
       name,

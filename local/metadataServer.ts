@@ -13,6 +13,7 @@
  * Tokens are never logged.
  */
 import express, { type Express, type Response } from "express";
+import { listen, type RunningServer } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import type { TokenFormat, TokenIssuer } from "./tokenIssuer";
 
@@ -158,4 +159,42 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
   app.use("/computeMetadata/v1", v1);
   app.use((req, res) => sendText(res, 404, `Not found: ${req.path.slice(0, 100)}\n`));
   return { app, stats, faults };
+}
+
+/** A stand-in listening on loopback, with what its users need to reach and control it. */
+export interface RunningMetadataServer {
+  stats: MetadataStats;
+  faults: MetadataFaults;
+  /** host:port, as GCE_METADATA_HOST wants it. */
+  host: string;
+  url: string;
+  /** Where it publishes its issuer's keys as a JWKS. */
+  jwksUrl: string;
+  /** Takes the stand-in off the network, to watch a service cope without it. */
+  stop(): Promise<void>;
+  /** Brings it back on the same port. */
+  start(): Promise<void>;
+}
+
+/** Starts a stand-in on a free loopback port; stop and start again keep that port. */
+export async function startMetadataServer(
+  options: MetadataServerOptions,
+): Promise<RunningMetadataServer> {
+  const { app, stats, faults } = createMetadataServer(options);
+  let server: RunningServer | undefined = await listen(app, 0, "127.0.0.1");
+  const { port, url } = server;
+  return {
+    stats,
+    faults,
+    host: `127.0.0.1:${port}`,
+    url,
+    jwksUrl: `${url}/oauth2/v3/certs`,
+    stop: async () => {
+      await server?.drain(1000);
+      server = undefined;
+    },
+    start: async () => {
+      server ??= await listen(app, port, "127.0.0.1");
+    },
+  };
 }

@@ -5,8 +5,6 @@
  * `npm start` runs this; the end-to-end tests start exactly the same thing.
  */
 import net from "node:net";
-import type { Express } from "express";
-import { listen, type RunningServer } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import {
   callOrder,
@@ -21,7 +19,7 @@ import {
 } from "../services/topology";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import { type LaunchedService, type Launcher, processLauncher } from "./launcher";
-import { createMetadataServer, type MetadataFaults, type MetadataStats } from "./metadataServer";
+import { type RunningMetadataServer, startMetadataServer } from "./metadataServer";
 import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
@@ -49,18 +47,6 @@ export interface LocalStackOptions {
   logger?: Logger;
 }
 
-export interface LocalMetadata {
-  stats: MetadataStats;
-  faults: MetadataFaults;
-  /** host:port, as GCE_METADATA_HOST wants it. */
-  host: string;
-  url: string;
-  /** Takes the stand-in off the network, to watch a service cope without it. */
-  stop(): Promise<void>;
-  /** Brings it back on the same port. */
-  start(): Promise<void>;
-}
-
 export interface LocalService {
   name: string;
   /** The service account the service runs as. */
@@ -71,7 +57,8 @@ export interface LocalService {
   invokers: string[];
   /** The running process; replaced when the service is started again. */
   process: LaunchedService;
-  metadata: LocalMetadata;
+  /** The service's own metadata-server stand-in. */
+  metadata: RunningMetadataServer;
   frontEnd: FrontEnd | undefined;
   /** Stops the service's process (SIGTERM), leaving its front end and stand-in up. */
   stop(): Promise<void>;
@@ -115,29 +102,6 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-/** Listens on a free port; stop and start again keep that port. */
-async function startMetadata(standIn: {
-  app: Express;
-  stats: MetadataStats;
-  faults: MetadataFaults;
-}): Promise<LocalMetadata> {
-  let server: RunningServer | undefined = await listen(standIn.app, 0, "127.0.0.1");
-  const { port } = server;
-  return {
-    stats: standIn.stats,
-    faults: standIn.faults,
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      await server?.drain(1000);
-      server = undefined;
-    },
-    start: async () => {
-      server ??= await listen(standIn.app, port, "127.0.0.1");
-    },
-  };
-}
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const topology = options.topology ?? TOPOLOGY;
   const projectId = options.projectId ?? LOCAL_PROJECT;
@@ -160,9 +124,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const name of callOrder(topology)) {
       const declaration = topology[name]!;
       const email = emailOf(name);
-      const metadata = await startMetadata(
-        createMetadataServer({ projectId, email, issuer, ...(logger && { logger }) }),
-      );
+      const metadata = await startMetadataServer({
+        projectId,
+        email,
+        issuer,
+        ...(logger && { logger }),
+      });
       stoppers.push(() => metadata.stop());
 
       const invokers = invokersOf(topology, name).map(emailOf);
@@ -191,7 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (isPrivate) {
         frontEnd = await startFrontEnd({
           upstream: launched.url,
-          jwksUrl: `${metadata.url}/oauth2/v3/certs`,
+          jwksUrl: metadata.jwksUrl,
           invokers,
           public: options.withoutAuthentication === true,
           port: ports.get(name) ?? 0,

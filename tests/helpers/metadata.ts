@@ -1,35 +1,24 @@
 /** A metadata-server stand-in for one identity, with google-auth-library pointed at it. */
-import { createMetadataServer, type MetadataStats } from "../../local/metadataServer";
+import { type RunningMetadataServer, startMetadataServer } from "../../local/metadataServer";
 import { TokenIssuer } from "../../local/tokenIssuer";
-import type { RunningServer } from "../../services/shared/lifecycle";
 import type { TestServers } from "./servers";
 
 export const TEST_PROJECT = "demo-project";
 export const CLIENT_EMAIL = `client@${TEST_PROJECT}.iam.gserviceaccount.com`;
 
-export interface TestMetadata {
-  server: RunningServer;
+export interface TestMetadata extends RunningMetadataServer {
   issuer: TokenIssuer;
-  stats: MetadataStats;
-  /** host:port, as GCE_METADATA_HOST wants it. */
-  host: string;
-  jwksUrl: string;
 }
 
+/** Starts a stand-in that stops when `servers` close. */
 export async function startMetadata(
   servers: TestServers,
   email = CLIENT_EMAIL,
   issuer = new TokenIssuer(),
 ): Promise<TestMetadata> {
-  const { app, stats } = createMetadataServer({ projectId: TEST_PROJECT, email, issuer });
-  const server = await servers.serve(app);
-  return {
-    server,
-    issuer,
-    stats,
-    host: `127.0.0.1:${server.port}`,
-    jwksUrl: `${server.url}/oauth2/v3/certs`,
-  };
+  const metadata = await startMetadataServer({ projectId: TEST_PROJECT, email, issuer });
+  servers.adopt(metadata.stop);
+  return { ...metadata, issuer };
 }
 
 /**

@@ -1,8 +1,6 @@
 /** Services as real processes, started by the same launcher `npm start` uses. */
-import { spawn } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
-import { DIST_DIR, type LaunchedService, processLauncher } from "../../local/launcher";
+import { type LaunchedService, processLauncher, spawnBundle } from "../../local/launcher";
 
 export interface ServiceProcess extends LaunchedService {
   /** Everything the process logged so far, one line each. */
@@ -36,10 +34,7 @@ export async function runToExit(
   bundle: string,
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(DIST_DIR, `${bundle}.js`)], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnBundle(bundle, env);
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -4,6 +4,12 @@ import { listen, type RunningServer } from "../../services/shared/lifecycle";
 
 export class TestServers {
   private readonly running: RunningServer[] = [];
+  private readonly stoppers: Array<() => Promise<void>> = [];
+
+  /** Stops something else with the servers, e.g. a stand-in that listens by itself. */
+  adopt(stop: () => Promise<void>): void {
+    this.stoppers.push(stop);
+  }
 
   async serve(app: Express): Promise<RunningServer> {
     const server = await listen(app, 0, "127.0.0.1");
@@ -24,7 +30,10 @@ export class TestServers {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((server) => server.drain(100)));
+    await Promise.all([
+      ...this.running.splice(0).map((server) => server.drain(100)),
+      ...this.stoppers.splice(0).map((stop) => stop()),
+    ]);
   }
 }
 

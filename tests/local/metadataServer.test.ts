@@ -15,7 +15,7 @@ afterAll(() => servers.closeAll());
 const IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity";
 
 function get(path: string, headers: Record<string, string> = { "Metadata-Flavor": "Google" }) {
-  return fetch(`${metadata.server.url}${path}`, { headers });
+  return fetch(`${metadata.url}${path}`, { headers });
 }
 
 describe("the metadata-server stand-in", () => {
@@ -142,7 +142,7 @@ describe("unmodified google-auth-library against the stand-in", () => {
     });
 
     const verifier = new OAuth2Client({
-      endpoints: { oauth2FederatedSignonPemCertsUrl: `${metadata.server.url}/oauth2/v1/certs` },
+      endpoints: { oauth2FederatedSignonPemCertsUrl: `${metadata.url}/oauth2/v1/certs` },
     });
     const ticket = await verifier.verifyIdToken({
       idToken: token,
