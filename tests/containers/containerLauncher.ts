@@ -8,7 +8,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
-import { type LaunchedService, type LaunchRequest, waitForListening } from "../../local/launcher";
+import { createInterface } from "node:readline";
+import { type LaunchedService, type LaunchRequest, waitForHealthy } from "../../local/launcher";
 import type { DockerEngine } from "./dockerEngine";
 
 /** A service running in a container. */
@@ -87,18 +88,18 @@ export function containerLauncher(
     const lines: string[] = [];
     const output = () => lines.join("\n");
 
-    const listening = await waitForListening(child, {
+    createInterface({ input: child.stdout! }).on("line", (line) => lines.push(line));
+    createInterface({ input: child.stderr! }).on("line", (line) => lines.push(line));
+
+    await waitForHealthy(`http://127.0.0.1:${port}`, {
       name: container,
       exited,
       timeoutMs: START_TIMEOUT_MS,
-      onLine: (line) => lines.push(typeof line === "string" ? line : JSON.stringify(line)),
+      recentOutput: () => lines.slice(-3).join(" | "),
     }).catch(async (error: Error) => {
       await engine.docker(["rm", "--force", container]).catch(() => undefined);
       throw new Error(`${error.message}\n${output()}`);
     });
-    if (listening !== port) {
-      throw new Error(`${container} listened on port ${listening}, not PORT ${port}`);
-    }
 
     const pid = Number(await engine.docker(["inspect", "--format={{.State.Pid}}", container]));
     let stopping: Promise<void> | undefined;

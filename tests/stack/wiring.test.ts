@@ -1,8 +1,7 @@
 /**
- * How the program wires the declaration, the images and the configuration into resources, and
- * what it promises in its outputs.
+ * How the program wires the two services, their images and the configuration into resources,
+ * and what it promises in its outputs.
  */
-import { IMAGE_BUILD, TOPOLOGY } from "../../services/topology";
 import {
   FAKE_ACCESS_TOKEN,
   type Registration,
@@ -15,7 +14,7 @@ import {
 } from "../helpers/pulumiMocks";
 
 const CUSTOM_AUDIENCE = "https://target.example.com";
-const services = Object.keys(TOPOLOGY);
+const services = ["target", "client"] as const;
 
 let defaults: StackRun;
 
@@ -68,10 +67,10 @@ describe("images", () => {
     (service) => {
       const image = defaults.engine.named(TYPES.image, `${service}-image`);
       expect(image.inputs.build).toEqual({
-        context: IMAGE_BUILD.context,
-        dockerfile: IMAGE_BUILD.dockerfile,
+        context: ".",
+        dockerfile: "services/Dockerfile",
         platform: "linux/amd64",
-        args: { [IMAGE_BUILD.bundleArg]: TOPOLOGY[service]!.bundle },
+        args: { SERVICE: service },
       });
     },
   );
@@ -92,7 +91,7 @@ describe("images", () => {
     for (const service of services) {
       const image = defaults.engine.named(TYPES.image, `${service}-image`);
       expect(image.inputs.imageName).toBe(
-        `europe-west1-docker.pkg.dev/test-project/s2s-images/${TOPOLOGY[service]!.bundle}`,
+        `europe-west1-docker.pkg.dev/test-project/s2s-images/${service}`,
       );
       expect(image.inputs.registry).toEqual({
         server: "europe-west1-docker.pkg.dev",
@@ -207,10 +206,10 @@ describe("outputs", () => {
   test("give commands to paste with the answer each should get", async () => {
     const commands = (await valueOf(defaults.outputs.commands!)).split("\n");
     expect(commands).toContain(
-      "curl https://s2s-client-abc123xyz-ew.a.run.app   # 200, with target's answer naming s2s-client@test-project.iam.gserviceaccount.com as its caller",
+      "curl https://s2s-client-abc123xyz-ew.a.run.app   # 200: the target's answer names s2s-client@test-project.iam.gserviceaccount.com as its caller",
     );
     expect(commands).toContain(
-      "curl -i https://s2s-target-abc123xyz-ew.a.run.app   # 403 Forbidden: no ID token, and only s2s-client@test-project.iam.gserviceaccount.com may invoke target",
+      "curl -i https://s2s-target-abc123xyz-ew.a.run.app   # 403 Forbidden: no ID token, and only s2s-client@test-project.iam.gserviceaccount.com may invoke the target",
     );
   });
 });
