@@ -43,6 +43,10 @@ export interface StackConfig {
   scaling: { minInstances: number; maxInstances: number };
   /** Per instance: CPU limit, memory limit (e.g. `512Mi`) and requests served at once. */
   resources: { cpu: (typeof CPU_LIMITS)[number]; memory: string; concurrency: number };
+  /** How many image versions the registry keeps, and when it drops untagged ones. */
+  imageRetention: { keepVersions: number; deleteUntaggedAfterDays: number };
+  /** Whether `pulumi preview` builds the images too, to surface Dockerfile errors early. */
+  buildOnPreview: boolean;
 }
 
 /** The keys in the project's namespace, each declared with its default in Pulumi.yaml. */
@@ -59,6 +63,9 @@ export const STACK_KEYS = [
   "concurrency",
   "cpu",
   "memory",
+  "keepImageVersions",
+  "deleteUntaggedImagesAfterDays",
+  "buildOnPreview",
 ] as const;
 
 type StackKey = (typeof STACK_KEYS)[number];
@@ -84,6 +91,27 @@ const NAME_PREFIX = /^[a-z][a-z0-9-]{0,22}$/;
 const MEMORY = /^(\d+)(Mi|Gi)$/;
 const MIN_MEMORY_MI = 128;
 const MAX_MEMORY_MI = 32 * 1024;
+
+/**
+ * The memory Cloud Run accepts with each CPU limit, in MiB, from its documentation: more than
+ * 4, 8, 16 and 24 GiB need at least 2, 4, 6 and 8 CPUs
+ * (https://cloud.google.com/run/docs/configuring/services/memory-limits), and 4, 6 and 8 CPUs
+ * need at least 2, 4 and 4 GiB (https://cloud.google.com/run/docs/configuring/services/cpu).
+ * Cloud Run's one concurrency rule for CPU, concurrency 1 below one CPU, cannot apply: the
+ * stack offers whole CPUs only.
+ */
+const MEMORY_RANGE_MI: Record<(typeof CPU_LIMITS)[number], [number, number]> = {
+  "1": [MIN_MEMORY_MI, 4 * 1024],
+  "2": [MIN_MEMORY_MI, 8 * 1024],
+  "4": [2 * 1024, 16 * 1024],
+  "6": [4 * 1024, 24 * 1024],
+  "8": [4 * 1024, 32 * 1024],
+};
+
+/** A size in MiB as Cloud Run writes it: whole GiB as `Gi`, the rest as `Mi`. */
+function size(mebibytes: number): string {
+  return mebibytes % 1024 === 0 ? `${mebibytes / 1024}Gi` : `${mebibytes}Mi`;
+}
 
 class Reader {
   private readonly config = new pulumi.Config();
@@ -130,17 +158,26 @@ class Reader {
   }
 }
 
-function memoryLimit(reader: Reader): string {
-  const value = reader.string("memory");
-  const match = MEMORY.exec(value);
+/** The CPU and memory limits, checked together as Cloud Run checks them. */
+function resourceLimits(reader: Reader): Pick<StackConfig["resources"], "cpu" | "memory"> {
+  const cpu = reader.oneOf("cpu", CPU_LIMITS);
+  const memory = reader.string("memory");
+  const match = MEMORY.exec(memory);
   const mebibytes = match === null ? Number.NaN : Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
   if (!(mebibytes >= MIN_MEMORY_MI && mebibytes <= MAX_MEMORY_MI)) {
     throw new StackConfigError(
       "memory",
-      `must be a size from ${MIN_MEMORY_MI}Mi to 32Gi written like 512Mi or 1Gi (got "${value}")`,
+      `must be a size from ${MIN_MEMORY_MI}Mi to 32Gi written like 512Mi or 1Gi (got "${memory}")`,
     );
   }
-  return value;
+  const [least, most] = MEMORY_RANGE_MI[cpu];
+  if (mebibytes < least || mebibytes > most) {
+    throw new StackConfigError(
+      "memory",
+      `must be from ${size(least)} to ${size(most)} when cpu is ${cpu}, as Cloud Run requires (got "${memory}"); or change cpu (pulumi config set cpu <1, 2, 4, 6 or 8>)`,
+    );
+  }
+  return { cpu, memory };
 }
 
 /** Reads the stack's configuration from the Pulumi engine and checks it. */
@@ -203,10 +240,11 @@ export function loadStackConfig(): StackConfig {
     tokenHeader: reader.oneOf("tokenHeader", TOKEN_HEADERS),
     deletionProtection: reader.boolean("deletionProtection"),
     scaling: { minInstances, maxInstances },
-    resources: {
-      cpu: reader.oneOf("cpu", CPU_LIMITS),
-      memory: memoryLimit(reader),
-      concurrency: reader.integer("concurrency", 1, 1000),
+    resources: { ...resourceLimits(reader), concurrency: reader.integer("concurrency", 1, 1000) },
+    imageRetention: {
+      keepVersions: reader.integer("keepImageVersions", 1, 100),
+      deleteUntaggedAfterDays: reader.integer("deleteUntaggedImagesAfterDays", 1, 365),
     },
+    buildOnPreview: reader.boolean("buildOnPreview"),
   };
 }

@@ -9,8 +9,9 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import * as time from "@pulumiverse/time";
 import { CloudRunService } from "./components/cloudRunService";
-import { ContainerImage } from "./components/containerImage";
+import { ContainerImage, imageCleanup } from "./components/containerImage";
 import { loadStackConfig } from "./config";
 import * as services from "./services/environment";
 
@@ -28,7 +29,13 @@ export = () => {
         disableOnDestroy: false,
       }),
   );
-  const afterApis = { dependsOn: apis };
+  // Enabling an API is eventually consistent: resources created right after it can fail with
+  // "API has not been used in project … or it is disabled". The Google provider's guide
+  // (registry.terraform.io/providers/hashicorp/google/latest/docs/guides/google_project_service,
+  // "Newly activated service errors") recommends a time-based wait after enabling; it is created
+  // with the APIs, so only the first `pulumi up` waits.
+  const apisReady = new time.Sleep("apis-ready", { createDuration: "60s" }, { dependsOn: apis });
+  const afterApis = { dependsOn: [apisReady] };
 
   const registry = new gcp.artifactregistry.Repository(
     "images",
@@ -36,6 +43,7 @@ export = () => {
       repositoryId: `${config.namePrefix}-images`,
       location: config.region,
       format: "DOCKER",
+      ...imageCleanup(config.imageRetention),
     },
     afterApis,
   );
@@ -48,6 +56,7 @@ export = () => {
       dockerfile: "services/Dockerfile",
       imageName: service,
       buildArgs: { SERVICE: service },
+      buildOnPreview: config.buildOnPreview,
     }).digestReference;
 
   // What both services share: region, deletion protection, sizes and the health probe's path.

@@ -76,7 +76,13 @@ describe("Pulumi.yaml", () => {
     "the declared default of %s is what the program reads for a stack that does not set it",
     async (key, declaration) => {
       const config = await stackConfig();
-      const values: Record<string, unknown> = { ...config, ...config.scaling, ...config.resources };
+      const values: Record<string, unknown> = {
+        ...config,
+        ...config.scaling,
+        ...config.resources,
+        keepImageVersions: config.imageRetention.keepVersions,
+        deleteUntaggedImagesAfterDays: config.imageRetention.deleteUntaggedAfterDays,
+      };
       // An empty string is how Pulumi.yaml spells "not set" for optional keys.
       const meaning = declaration.default === "" ? undefined : declaration.default;
       expect(values[key]).toEqual(meaning);
@@ -120,10 +126,42 @@ describe("invalid configuration", () => {
     ["memory", "1TB"],
     ["customAudience", "two words"],
     ["clientVpcSubnet", "a,b"],
+    ["keepImageVersions", "0"],
+    ["keepImageVersions", "101"],
+    ["deleteUntaggedImagesAfterDays", "0"],
+    ["deleteUntaggedImagesAfterDays", "2.5"],
+    ["buildOnPreview", "sometimes"],
   ])("%s=%j is refused with a message naming the key and the value", async (key, value) => {
     const message = await refusal({ [key]: value });
     expect(message).toMatch(new RegExp(`\\b${key}\\b`));
     expect(message).toContain(value);
+  });
+
+  test.each([
+    ["1", "4Gi", "4097Mi", "128Mi to 4Gi"],
+    ["2", "8Gi", "9Gi", "128Mi to 8Gi"],
+    ["4", "2Gi", "2047Mi", "2Gi to 16Gi"],
+    ["4", "16Gi", "17Gi", "2Gi to 16Gi"],
+    ["6", "4Gi", "3Gi", "4Gi to 24Gi"],
+    ["6", "24Gi", "25Gi", "4Gi to 24Gi"],
+    ["8", "32Gi", "4095Mi", "4Gi to 32Gi"],
+  ])(
+    "with cpu=%s, memory=%s is accepted and memory=%s refused: Cloud Run allows %s",
+    async (cpu, accepted, refused, range) => {
+      expect((await stackConfig({ cpu, memory: accepted })).resources).toMatchObject({
+        cpu,
+        memory: accepted,
+      });
+      const message = await refusal({ cpu, memory: refused });
+      expect(message).toContain(`config "memory" must be from ${range} when cpu is ${cpu}`);
+      expect(message).toContain(`(got "${refused}")`);
+    },
+  );
+
+  test("the default memory with 4 CPUs is refused before Cloud Run would refuse it", async () => {
+    expect(await refusal({ cpu: "4" })).toContain(
+      'config "memory" must be from 2Gi to 16Gi when cpu is 4, as Cloud Run requires (got "512Mi")',
+    );
   });
 
   test("minInstances above maxInstances is refused", async () => {

@@ -21,6 +21,7 @@ export const FAKE_ACCESS_TOKEN = "fake-access-token";
 /** Type tokens of the resources the stack creates. */
 export const TYPES = {
   api: "gcp:projects/service:Service",
+  sleep: "time:index/sleep:Sleep",
   registry: "gcp:artifactregistry/repository:Repository",
   image: "docker:index/image:Image",
   account: "gcp:serviceaccount/account:Account",

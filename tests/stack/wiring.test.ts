@@ -114,16 +114,56 @@ describe("APIs", () => {
     for (const api of apis) expect(api.inputs.disableOnDestroy).toBe(false);
   });
 
-  test("come before the registry, the service accounts and the Cloud Run services", () => {
+  test("are followed by a one-minute wait, as the provider's guide recommends, that depends on all three", () => {
+    const [sleep, ...others] = defaults.engine.ofType(TYPES.sleep);
+    expect(others).toEqual([]);
+    expect(sleep!.inputs).toEqual({ createDuration: "60s" });
     const apiUrns = defaults.engine.ofType(TYPES.api).map((api) => api.urn);
+    expect(sleep!.dependencies.sort()).toEqual(apiUrns.sort());
+  });
+
+  test("come, with the wait, before the registry, the service accounts and the Cloud Run services", () => {
+    const sleepUrn = defaults.engine.named(TYPES.sleep, "apis-ready").urn;
     const needingApis = [
       ...defaults.engine.ofType(TYPES.registry),
       ...defaults.engine.ofType(TYPES.account),
       ...defaults.engine.ofType(TYPES.runService),
     ];
     expect(needingApis).toHaveLength(1 + 2 * services.length);
-    for (const resource of needingApis) {
-      expect(resource.dependencies).toEqual(expect.arrayContaining(apiUrns));
+    for (const resource of needingApis) expect(resource.dependencies).toContain(sleepUrn);
+  });
+});
+
+describe("the image registry", () => {
+  test("keeps the newest versions of each image and deletes old untagged ones, as configured", async () => {
+    const custom = await runStack({ keepImageVersions: "3", deleteUntaggedImagesAfterDays: "7" });
+    for (const [run, keep, days] of [
+      [defaults, 5, 14],
+      [custom, 3, 7],
+    ] as const) {
+      expect(run.engine.named(TYPES.registry, "images").inputs).toMatchObject({
+        cleanupPolicyDryRun: false,
+        cleanupPolicies: [
+          { id: "keep-recent-versions", action: "KEEP", mostRecentVersions: { keepCount: keep } },
+          {
+            id: "delete-old-untagged",
+            action: "DELETE",
+            condition: { tagState: "UNTAGGED", olderThan: `${days}d` },
+          },
+        ],
+      });
+    }
+  });
+
+  test("builds images on preview only when buildOnPreview is set", async () => {
+    const building = await runStack({ buildOnPreview: "true" });
+    for (const service of services) {
+      expect(defaults.engine.named(TYPES.image, `${service}-image`).inputs.buildOnPreview).toBe(
+        false,
+      );
+      expect(building.engine.named(TYPES.image, `${service}-image`).inputs.buildOnPreview).toBe(
+        true,
+      );
     }
   });
 });
