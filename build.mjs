@@ -12,9 +12,10 @@ export const BUNDLES = {
   target: "services/target/server.ts",
   client: "services/client/server.ts",
   local: "local/start.ts",
-  // The benchmark and the pattern it compares against; never part of an image.
+  // The benchmark and what it compares against; never part of an image.
   bench: "bench/run.ts",
   "naive-client": "bench/naiveClient.ts",
+  "unauthenticated-target": "bench/unauthenticatedTarget.ts",
 };
 
 const requested = process.argv.slice(2);

@@ -37,11 +37,17 @@ export interface ChainOptions {
   secondsPerRound: number;
 }
 
-/** Runs the naive client's bundle in place of the client; everything else is identical. */
-function naiveLauncher(launch: Launcher): Launcher {
-  return (request) =>
-    launch(request.name === "client" ? { ...request, bundle: "naive-client" } : request);
+/** Runs `bundle` in place of the named service's own; everything else is identical. */
+function replacing(service: string, bundle: string, launch: Launcher): Launcher {
+  return (request) => launch(request.name === service ? { ...request, bundle } : request);
 }
+
+const LAUNCHERS: Record<ChainConfiguration, () => Launcher> = {
+  // The target without authentication, behind a front end that forwards without checking.
+  unauthenticated: () => replacing("target", "unauthenticated-target", processLauncher()),
+  design: () => processLauncher(),
+  naive: () => replacing("client", "naive-client", processLauncher()),
+};
 
 async function startConfiguration(configuration: ChainConfiguration): Promise<LocalStack> {
   const quiet = { LOG_LEVEL: "warn" };
@@ -49,7 +55,7 @@ async function startConfiguration(configuration: ChainConfiguration): Promise<Lo
     basePort: 0,
     env: { client: quiet, target: quiet },
     withoutAuthentication: configuration === "unauthenticated",
-    launch: configuration === "naive" ? naiveLauncher(processLauncher()) : processLauncher(),
+    launch: LAUNCHERS[configuration](),
   });
 }
 

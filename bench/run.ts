@@ -93,10 +93,11 @@ async function main(): Promise<void> {
       limit: "a second fetch means concurrent requests did not share the first one",
     },
     {
-      goal: "verification cost ≤ 1/3 of google-auth-library's",
-      measured: String(verification.costRatio),
+      goal: "jose's cost per fresh token ≤ 1/3 of google-auth-library's",
+      measured: `${verification.costRatio} (${verification.joseMicroseconds} / ${verification.googleAuthLibraryMicroseconds} µs)`,
       pass: verification.costRatio <= 1 / 3,
-      limit: "the RSA signature check itself, which both must do",
+      limit:
+        "jose verifies through WebCrypto, whose RSA check runs on libuv's thread pool; the hop to it and back costs more than the check itself",
     },
   ];
 
@@ -127,11 +128,11 @@ async function main(): Promise<void> {
       ]),
     ),
     "",
-    `Verification per token (${verification.distinctTokens} distinct tokens, keys cached)`,
+    `Verification per fresh token (${verification.distinctTokens} distinct tokens, keys cached, no verified-token cache)`,
     table(
       ["verifier", "µs per token"],
       [
-        ["this project (services/shared/jwt.ts)", verification.oursMicroseconds],
+        ["the target's verify mode: jose + Google's rules", verification.joseMicroseconds],
         [
           "google-auth-library OAuth2Client.verifyIdToken",
           verification.googleAuthLibraryMicroseconds,

@@ -38,8 +38,8 @@ export interface LocalStackOptions {
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
   env?: Readonly<Record<string, Record<string, string>>>;
   /**
-   * The benchmark's baseline: front ends forward everything and private services run with
-   * AUTH_MODE=none. Never deployable; it exists to measure what authentication costs.
+   * The benchmark's baseline: front ends forward everything without checking. The benchmark
+   * also runs its own unauthenticated target build; nothing here is deployable.
    */
   withoutAuthentication?: boolean;
   /** Front ends' tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
@@ -147,8 +147,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             allowedInvokers: invokers.join(","),
             ...(callee && { callee: { url: callee.url, audience: callee.url } }),
           }),
-          ...(isPrivate &&
-            options.withoutAuthentication && { AUTH_MODE: "none", ALLOWED_INVOKERS: "" }),
           ...options.env?.[name],
         },
       };

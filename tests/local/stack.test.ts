@@ -1,5 +1,36 @@
+import net from "node:net";
+import { networkInterfaces } from "node:os";
 import { type LocalStack, startLocalStack } from "../../local/stack";
 import { TOPOLOGY, type Topology } from "../../services/topology";
+
+/**
+ * Addresses of this machine other than 127.0.0.1: its network interfaces' IPv4 addresses and,
+ * on Linux, where all of 127/8 reaches this machine, 127.0.0.2. A socket bound to 127.0.0.1
+ * refuses them all; one bound to every interface accepts them.
+ */
+function otherAddresses(): string[] {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .filter((info) => info !== undefined && !info.internal && info.family === "IPv4")
+    .map((info) => info!.address);
+  return [...external, ...(process.platform === "linux" ? ["127.0.0.2"] : [])];
+}
+
+/** Whether a TCP connection to address:port is accepted. */
+function connects(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port, timeout: 2000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
 
 /** Fetches an ID token from a service's own metadata stand-in, as that service would. */
 async function identityToken(
@@ -45,10 +76,32 @@ describe("the local stack, from the same declaration as the deployed one", () =>
     expect(response.status).toBe(403);
   });
 
-  it("runs every service in its own process, bound to loopback only", async () => {
+  it("runs every service in its own process, behind its own front end when private", () => {
     const target = stack.services.target!;
     expect(target.process.pid).not.toBe(stack.services.client!.process.pid);
     expect(target.process.url).not.toBe(target.url);
+  });
+
+  it("binds every port it opens to 127.0.0.1 only: other addresses of this machine are refused", async () => {
+    const { client, target } = stack.services;
+    const ports = [
+      client!.process.port,
+      target!.process.port,
+      Number(new URL(target!.url).port),
+      Number(new URL(client!.metadata.url).port),
+      Number(new URL(target!.metadata.url).port),
+    ];
+    const others = otherAddresses();
+    expect(others.length).toBeGreaterThan(0);
+    for (const port of ports) {
+      expect(await connects("127.0.0.1", port)).toBe(true);
+      for (const address of others)
+        expect({ address, port, connects: await connects(address, port) }).toEqual({
+          address,
+          port,
+          connects: false,
+        });
+    }
   });
 });
 
