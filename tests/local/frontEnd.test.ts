@@ -3,6 +3,7 @@ import type { Request } from "express";
 import { type FrontEnd, startFrontEnd } from "../../local/frontEnd";
 import { TokenIssuer } from "../../local/tokenIssuer";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metadata";
+import { emailNearMisses } from "../helpers/nearMisses";
 import { TestServers } from "../helpers/servers";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
@@ -159,16 +160,14 @@ describe("the Cloud Run front-end stand-in", () => {
     expect(result.reason).toMatch(/outsider@.* does not hold roles\/run\.invoker/);
   });
 
-  it.each([
-    ["contains an invoker's, as a suffix", `evil${CLIENT_EMAIL}`],
-    ["contains an invoker's, as a prefix", `${CLIENT_EMAIL}.evil.example`],
-    ["is a prefix of an invoker's", CLIENT_EMAIL.slice(0, -1)],
-    ["is a suffix of an invoker's", CLIENT_EMAIL.slice(1)],
-  ])("answers 403 to a verified identity whose e-mail %s", async (_how, email) => {
-    const result = await call({ authorization: `Bearer ${await token(email)}` });
-    expect(result).toMatchObject({ status: 403, forwarded: false });
-    expect(result.reason).toMatch(/does not hold roles\/run\.invoker/);
-  });
+  it.each(emailNearMisses(CLIENT_EMAIL))(
+    "answers 403 to a verified identity whose e-mail %s",
+    async (_how, email) => {
+      const result = await call({ authorization: `Bearer ${await token(email)}` });
+      expect(result).toMatchObject({ status: 403, forwarded: false });
+      expect(result.reason).toMatch(/does not hold roles\/run\.invoker/);
+    },
+  );
 
   it("verifies X-Serverless-Authorization and passes a forged Authorization through unverified", async () => {
     const result = await call({

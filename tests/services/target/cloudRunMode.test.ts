@@ -4,6 +4,7 @@ import { authenticatorFromConfig } from "../../../services/target/auth";
 import { createTargetApp } from "../../../services/target/app";
 import { readTargetConfig } from "../../../services/target/config";
 import { captureLogs } from "../../helpers/logs";
+import { emailNearMisses } from "../../helpers/nearMisses";
 import { TestServers } from "../../helpers/servers";
 import { MAX_TOKEN_LENGTH } from "../../../services/shared/idToken";
 import {
@@ -97,18 +98,16 @@ describe("a target in cloud-run mode", () => {
     expect(body.error).toBe("caller_not_allowed");
   });
 
-  it.each([
-    ["contains the allowed one, as a suffix", `evil${CLIENT}`],
-    ["contains the allowed one, as a prefix", `${CLIENT}.evil.example`],
-    ["is a prefix of the allowed one", CLIENT.slice(0, -1)],
-    ["is a suffix of the allowed one", CLIENT.slice(1)],
-  ])("refuses with 403 a caller whose e-mail %s", async (_how, email) => {
-    const { status, body } = await call(target, {
-      authorization: `Bearer ${await forwarded(email)}`,
-    });
-    expect(status).toBe(403);
-    expect(body.error).toBe("caller_not_allowed");
-  });
+  it.each(emailNearMisses(CLIENT))(
+    "refuses with 403 a caller whose e-mail %s",
+    async (_how, email) => {
+      const { status, body } = await call(target, {
+        authorization: `Bearer ${await forwarded(email)}`,
+      });
+      expect(status).toBe(403);
+      expect(body.error).toBe("caller_not_allowed");
+    },
+  );
 
   it(`refuses a forwarded token longer than ${MAX_TOKEN_LENGTH} characters with 401`, async () => {
     const { within, over } = await tokensAround(
