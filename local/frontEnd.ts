@@ -21,7 +21,11 @@ import http from "node:http";
 import express, { type Request, type Response } from "express";
 import { bearerFromHeaders } from "../services/shared/bearer";
 import { GOOGLE_ISSUERS, REMOVED_SIGNATURE, TokenError } from "../services/shared/idToken";
-import { listen, type RunningServer } from "../services/shared/lifecycle";
+import {
+  IDLE_CONNECTION_TIMEOUT_MS,
+  listen,
+  type RunningServer,
+} from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import { KeysUnavailableError, remoteKeySet } from "../services/shared/remoteKeySet";
 import { cachingVerifier } from "../services/shared/verifiedTokens";
@@ -134,7 +138,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
   });
   const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
-  const agent = new http.Agent({ keepAlive: true });
+  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS });
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
 
   const forward = (

@@ -14,6 +14,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { IDLE_CONNECTION_TIMEOUT_MS } from "../shared/lifecycle";
 
 export interface HttpAnswer {
   status: number;
@@ -23,9 +24,6 @@ export interface HttpAnswer {
 
 /** Larger answers are cut off: the target's answers are small, and memory is not unlimited. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Below the 5 s after which a Node server closes an idle connection by default. */
-export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 
 export class BodyTooLargeError extends Error {
   override readonly name = "BodyTooLargeError";
@@ -48,7 +46,7 @@ export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
     keepAlive: true,
     // For a kept-alive agent this is how long a free socket may stay idle. An answer's
     // `Keep-Alive: timeout=N` shortens it further, but only when it is set.
-    timeout: options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS,
+    timeout: options.idleSocketTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
   };
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const request = secure ? https.request : http.request;

@@ -1,7 +1,8 @@
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { httpGetter, IDLE_SOCKET_TIMEOUT_MS } from "../../../services/client/httpGet";
+import { httpGetter } from "../../../services/client/httpGet";
+import { IDLE_CONNECTION_TIMEOUT_MS } from "../../../services/shared/lifecycle";
 
 /** A plain Node server whose handler also sees how many requests came on the same connection. */
 interface Server {
@@ -100,6 +101,6 @@ describe("a GET on kept-alive connections", () => {
   }, 3000);
 
   it("closes idle connections sooner than a Node server's default keep-alive timeout would", () => {
-    expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(http.createServer().keepAliveTimeout);
+    expect(IDLE_CONNECTION_TIMEOUT_MS).toBeLessThan(http.createServer().keepAliveTimeout);
   });
 });
