@@ -21,14 +21,16 @@ export class KeysUnavailableError extends Error {
 
 export interface RemoteKeySetOptions {
   url: string;
-  /** At most one fetch per this long, whatever asks for it. */
-  cooldownMs?: number;
-  /** How long keys are kept when the publisher sends no usable `max-age`. */
-  defaultMaxAgeMs?: number;
-  /** Give up on a fetch after this long. */
+  /** Give up on a fetch after this long; five seconds unless a test needs less. */
   timeoutMs?: number;
   logger?: Logger;
 }
+
+/** At most one fetch per this long, whatever asks for it: jose's own default. */
+export const KEY_FETCH_COOLDOWN_MS = 30_000;
+
+/** How long keys are kept when the publisher sends no usable `max-age`. */
+const DEFAULT_MAX_AGE_MS = 3_600_000;
 
 const MAX_AGE = /(?:^|,)\s*max-age=(\d+)\s*(?:,|$)/i;
 
@@ -39,12 +41,10 @@ function maxAgeMs(cacheControl: string | null, fallback: number): number {
 
 /** A key lookup for jose's `jwtVerify`, backed by the key set published at `url`. */
 export function remoteKeySet(options: RemoteKeySetOptions): JWTVerifyGetKey {
-  const cooldownMs = options.cooldownMs ?? 30_000;
-  const defaultMaxAgeMs = options.defaultMaxAgeMs ?? 3_600_000;
   let lastFetchAt = Number.NEGATIVE_INFINITY;
   let freshUntil = 0;
 
-  const coolingDown = () => Date.now() - lastFetchAt < cooldownMs;
+  const coolingDown = () => Date.now() - lastFetchAt < KEY_FETCH_COOLDOWN_MS;
 
   // Every fetch jose makes comes through here: this is where the publisher's max-age is read
   // and where fetching too often is refused without touching the network.
@@ -56,7 +56,8 @@ export function remoteKeySet(options: RemoteKeySetOptions): JWTVerifyGetKey {
     try {
       const response = await fetch(input, init);
       if (response.status === 200) {
-        freshUntil = Date.now() + maxAgeMs(response.headers.get("cache-control"), defaultMaxAgeMs);
+        freshUntil =
+          Date.now() + maxAgeMs(response.headers.get("cache-control"), DEFAULT_MAX_AGE_MS);
       } else {
         options.logger?.warn(
           { url: options.url, status: response.status },
@@ -75,7 +76,7 @@ export function remoteKeySet(options: RemoteKeySetOptions): JWTVerifyGetKey {
 
   const keySet = createRemoteJWKSet(new URL(options.url), {
     timeoutDuration: options.timeoutMs ?? 5_000,
-    cooldownDuration: cooldownMs,
+    cooldownDuration: KEY_FETCH_COOLDOWN_MS,
     // Freshness is decided by the publisher's max-age below, not by a fixed age.
     cacheMaxAge: Number.POSITIVE_INFINITY,
     [customFetch]: fetchKeys,

@@ -1,11 +1,14 @@
 import type { JWK, JWTVerifyGetKey } from "jose";
 import { GOOGLE_ISSUERS, TokenError, verifyIdToken } from "../../../services/shared/idToken";
-import { KeysUnavailableError, remoteKeySet } from "../../../services/shared/remoteKeySet";
+import {
+  KEY_FETCH_COOLDOWN_MS,
+  KeysUnavailableError,
+  remoteKeySet,
+} from "../../../services/shared/remoteKeySet";
 import { TestServers } from "../../helpers/servers";
 import { idTokenClaims, newSigningKey, signToken, type TestSigningKey } from "../../helpers/tokens";
 
 const AUDIENCE = "https://target.example.run.app";
-const COOLDOWN_MS = 30_000;
 const first = newSigningKey();
 const rotated = newSigningKey();
 const stranger = newSigningKey();
@@ -56,7 +59,7 @@ beforeEach(async () => {
     if (delayMs === Number.POSITIVE_INFINITY) return;
     setTimeout(answer, delayMs);
   });
-  keys = remoteKeySet({ url: publisher.url, cooldownMs: COOLDOWN_MS, timeoutMs: 200 });
+  keys = remoteKeySet({ url: publisher.url, timeoutMs: 200 });
 });
 afterEach(async () => {
   jest.useRealTimers();
@@ -101,7 +104,7 @@ describe("the remote key set", () => {
   it("refetches for an unknown key id, at most once per cooldown", async () => {
     await verifySignedBy(first);
     publication.keys = [rotated.jwk, first.jwk];
-    advanceSeconds(COOLDOWN_MS / 1000 + 1);
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
     await verifySignedBy(rotated);
     expect(publisher.hits()).toBe(2);
     // Made-up key ids inside the cooldown cost nothing.
@@ -109,7 +112,7 @@ describe("the remote key set", () => {
       await expect(verifySignedBy(stranger)).rejects.toThrow("token is signed by an unknown key");
     }
     expect(publisher.hits()).toBe(2);
-    advanceSeconds(COOLDOWN_MS / 1000 + 1);
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
     await expect(verifySignedBy(stranger)).rejects.toThrow(TokenError);
     expect(publisher.hits()).toBe(3);
   });
@@ -127,7 +130,7 @@ describe("the remote key set", () => {
     await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
     expect(publisher.hits()).toBe(2);
     publication.status = 200;
-    advanceSeconds(COOLDOWN_MS / 1000 + 1);
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
     await verifySignedBy(first);
     expect(publisher.hits()).toBe(3);
   });
@@ -146,7 +149,7 @@ describe("the remote key set", () => {
     publication.keys = [rotated.jwk, first.jwk];
     // The refetch takes a while, so every lookup below arrives while it is still in flight.
     publication.delayMs = 150;
-    advanceSeconds(COOLDOWN_MS / 1000 + 1);
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, () => verifySignedBy(rotated)),
     );
