@@ -30,9 +30,10 @@ export const BUNDLES = {
   local: "local/start.ts",
   // `npm run verify`: the live check of a deployed stack.
   verify: "verify.ts",
-  // The benchmark and the pattern it compares against; never part of an image.
+  // The benchmark and what it compares against; never part of an image.
   bench: "bench/run.ts",
   "naive-client": "bench/naiveClient.ts",
+  "unauthenticated-target": "bench/unauthenticatedTarget.ts",
 };
 
 const requested = process.argv.slice(2);

@@ -5,7 +5,7 @@
  */
 import { processLauncher, type Launcher } from "../local/launcher";
 import { type LocalStack, startLocalStack } from "../local/stack";
-import { percentile, runLoad } from "./load";
+import { type LoadResult, percentile, runLoad } from "./load";
 import { median, peakResidentMiB, residentMiB, round } from "./measure";
 import type { Progress } from "./progress";
 
@@ -25,6 +25,8 @@ export interface ChainResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The errors by kind: a network error's code, or "HTTP <status>" for an answer other than 200. */
+  failures: Record<string, number>;
   /** Identity tokens the client fetched, from its start to the end of the run. */
   metadataCalls: number;
   requests: number;
@@ -37,10 +39,26 @@ export interface ChainOptions {
   secondsPerRound: number;
 }
 
-/** Runs the naive client's bundle in place of the client; everything else is identical. */
-function naiveLauncher(launch: Launcher): Launcher {
-  return (request) =>
-    launch(request.name === "client" ? { ...request, bundle: "naive-client" } : request);
+/** Runs `bundle` in place of the named service's own; everything else is identical. */
+function replacing(service: string, bundle: string, launch: Launcher): Launcher {
+  return (request) => launch(request.name === service ? { ...request, bundle } : request);
+}
+
+const LAUNCHERS: Record<ChainConfiguration, () => Launcher> = {
+  // The target without authentication, behind a front end that forwards without checking.
+  unauthenticated: () => replacing("target", "unauthenticated-target", processLauncher()),
+  design: () => processLauncher(),
+  naive: () => replacing("client", "naive-client", processLauncher()),
+};
+
+/** What went wrong in a load run: network errors by code, and answers other than 200. */
+function addFailures(into: Record<string, number>, result: LoadResult): void {
+  const kinds = Object.entries(result.statuses)
+    .filter(([status]) => status !== "200")
+    .map(([status, count]): [string, number] => [`HTTP ${status}`, count]);
+  for (const [kind, count] of [...Object.entries(result.errors), ...kinds]) {
+    into[kind] = (into[kind] ?? 0) + count;
+  }
 }
 
 async function startConfiguration(configuration: ChainConfiguration): Promise<LocalStack> {
@@ -49,7 +67,7 @@ async function startConfiguration(configuration: ChainConfiguration): Promise<Lo
     basePort: 0,
     env: { client: quiet, target: quiet },
     withoutAuthentication: configuration === "unauthenticated",
-    launch: configuration === "naive" ? naiveLauncher(processLauncher()) : processLauncher(),
+    launch: LAUNCHERS[configuration](),
   });
 }
 
@@ -65,7 +83,9 @@ export async function benchmarkChain(
 
     const rates = new Map<ChainConfiguration, number[]>(configurations.map((c) => [c, []]));
     const latencies = new Map<ChainConfiguration, number[]>(configurations.map((c) => [c, []]));
-    const errors = new Map<ChainConfiguration, number>(configurations.map((c) => [c, 0]));
+    const failures = new Map<ChainConfiguration, Record<string, number>>(
+      configurations.map((c) => [c, {}]),
+    );
     const idle = new Map<ChainConfiguration, { client: number; target: number }>();
     const loaded = new Map<ChainConfiguration, { client: number; target: number }>();
 
@@ -81,15 +101,13 @@ export async function benchmarkChain(
         concurrency: options.concurrency,
         requests: options.concurrency * 10,
       });
-      await runLoad({
+      const warmLoad = await runLoad({
         url,
         concurrency: options.concurrency,
         durationMs: options.secondsPerRound * 1000,
       });
-      errors.set(
-        configuration,
-        Object.values(warmUp.errors).reduce((a, b) => a + b, 0),
-      );
+      addFailures(failures.get(configuration)!, warmUp);
+      addFailures(failures.get(configuration)!, warmLoad);
       idle.set(configuration, {
         client: residentMiB(stack.services.client!.process.pid!),
         target: residentMiB(stack.services.target!.process.pid!),
@@ -125,11 +143,7 @@ export async function benchmarkChain(
         const result = await load;
         rates.get(configuration)!.push(result.requestsPerSecond);
         latencies.get(configuration)!.push(...result.latenciesMs);
-        const failed =
-          Object.values(result.errors).reduce((a, b) => a + b, 0) +
-          result.latenciesMs.length -
-          (result.statuses[200] ?? 0);
-        errors.set(configuration, errors.get(configuration)! + failed);
+        addFailures(failures.get(configuration)!, result);
         const previous = loaded.get(configuration) ?? { client: 0, target: 0 };
         loaded.set(configuration, {
           client: Math.max(previous.client, clientPeak),
@@ -147,7 +161,8 @@ export async function benchmarkChain(
         roundRates: rates.get(configuration)!.map((rate) => round(rate, 0)),
         p50Ms: round(percentile(sorted, 50), 2),
         p99Ms: round(percentile(sorted, 99), 2),
-        errors: errors.get(configuration)!,
+        errors: Object.values(failures.get(configuration)!).reduce((a, b) => a + b, 0),
+        failures: failures.get(configuration)!,
         metadataCalls: stack.services.client!.metadata.stats.identityTokensIssued,
         requests: stack.services.target!.frontEnd!.stats.forwarded,
         memoryMiB: {

@@ -4,6 +4,7 @@
  * Used by the benchmark and by the reliability tests, so both load the chain the same way.
  */
 import http from "node:http";
+import { IDLE_CONNECTION_TIMEOUT_MS } from "../services/shared/lifecycle";
 
 export interface LoadOptions {
   url: string;
@@ -51,6 +52,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const agent = new http.Agent({
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.concurrency,
+    timeout: IDLE_CONNECTION_TIMEOUT_MS,
   });
   const limit = options.requests ?? Number.POSITIVE_INFINITY;
   const deadline = performance.now() + (options.durationMs ?? Number.POSITIVE_INFINITY);

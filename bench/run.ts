@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       measured: String(throughputRatio),
       pass: throughputRatio >= 0.95,
       limit:
-        "the front-end stand-in verifies an RS256 signature per request on the same cores as the load",
+        "each request also costs a verified-token lookup at the front end and a token decode at the target, on the same cores as the load generator",
     },
     {
       goal: "metadata calls ≤ 1 per token lifetime, whatever the concurrency",
@@ -93,10 +93,11 @@ async function main(): Promise<void> {
       limit: "a second fetch means concurrent requests did not share the first one",
     },
     {
-      goal: "verification cost ≤ 1/3 of google-auth-library's",
-      measured: String(verification.costRatio),
+      goal: "jose's cost per fresh token ≤ 1/3 of google-auth-library's",
+      measured: `${verification.costRatio} (${verification.joseMicroseconds} / ${verification.googleAuthLibraryMicroseconds} µs)`,
       pass: verification.costRatio <= 1 / 3,
-      limit: "the RSA signature check itself, which both must do",
+      limit:
+        "jose checks the signature through WebCrypto, asynchronously on libuv's thread pool; google-auth-library 11 calls node:crypto synchronously",
     },
   ];
 
@@ -114,6 +115,14 @@ async function main(): Promise<void> {
         r.metadataCalls,
       ]),
     ),
+    ...chain
+      .filter((r) => r.errors > 0)
+      .map(
+        (r) =>
+          `errors in ${r.configuration}: ${Object.entries(r.failures)
+            .map(([kind, count]) => `${kind} × ${count}`)
+            .join(", ")}`,
+      ),
     "",
     "Memory (resident MiB): idle after warm-up, and peak under load",
     table(
@@ -127,11 +136,11 @@ async function main(): Promise<void> {
       ]),
     ),
     "",
-    `Verification per token (${verification.distinctTokens} distinct tokens, keys cached)`,
+    `Verification per fresh token (${verification.distinctTokens} distinct tokens, keys cached, no verified-token cache)`,
     table(
       ["verifier", "µs per token"],
       [
-        ["this project (services/shared/jwt.ts)", verification.oursMicroseconds],
+        ["the target's verify mode: jose + Google's rules", verification.joseMicroseconds],
         [
           "google-auth-library OAuth2Client.verifyIdToken",
           verification.googleAuthLibraryMicroseconds,

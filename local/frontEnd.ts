@@ -6,21 +6,29 @@
  *   audience → 401; a verified caller who is not an invoker → 403;
  * - otherwise the request is forwarded with the token's signature replaced by
  *   `SIGNATURE_REMOVED_BY_GOOGLE`. When both headers came, `Authorization` passes through
- *   untouched and unverified, as on Cloud Run.
+ *   untouched and unverified, as on Cloud Run;
+ * - requests go to the one service behind it and nowhere else: the request line contributes
+ *   its path and query only, never a scheme, host or port;
+ * - hop-by-hop headers, and any header `Connection` names, are dropped in both directions.
  *
  * The accepted audiences are the front end's own URL (as Cloud Run accepts the service URL)
- * plus any custom audiences. Verification uses the same code as the target's `verify` mode.
+ * plus any custom audiences, compared exactly. Verification uses the same code as the target's
+ * `verify` mode, and invokers are matched by exact e-mail.
  * Real Cloud Run does not say why it refused; the stand-in adds the reason in a header and its
  * log, because it exists to teach.
  */
 import http from "node:http";
 import express, { type Request, type Response } from "express";
 import { bearerFromHeaders } from "../services/shared/bearer";
-import { GOOGLE_ISSUERS, REMOVED_SIGNATURE, TokenError } from "../services/shared/jwt";
-import { KeysUnavailableError, RemoteKeySet } from "../services/shared/keySet";
-import { listen, type RunningServer } from "../services/shared/lifecycle";
-import { cachingVerifier } from "../services/shared/verifiedTokens";
+import { GOOGLE_ISSUERS, REMOVED_SIGNATURE, TokenError } from "../services/shared/idToken";
+import {
+  IDLE_CONNECTION_TIMEOUT_MS,
+  listen,
+  type RunningServer,
+} from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
+import { KeysUnavailableError, remoteKeySet } from "../services/shared/remoteKeySet";
+import { cachingVerifier } from "../services/shared/verifiedTokens";
 
 export interface FrontEndOptions {
   /** Base URL of the private service behind the front end. */
@@ -58,9 +66,11 @@ export interface FrontEnd {
 /** Tolerance for clocks that disagree, as for the target's own verification. */
 const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
+/** Headers that describe one connection, not the message (RFC 9110, section 7.6.1). */
 const HOP_BY_HOP = [
   "connection",
   "keep-alive",
+  "proxy-connection",
   "proxy-authenticate",
   "proxy-authorization",
   "te",
@@ -68,6 +78,32 @@ const HOP_BY_HOP = [
   "transfer-encoding",
   "upgrade",
 ];
+
+/** The headers with every hop-by-hop header removed, including those `Connection` names. */
+function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = String(headers.connection ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase());
+  const kept: http.OutgoingHttpHeaders = { ...headers };
+  for (const name of [...HOP_BY_HOP, ...named]) delete kept[name];
+  return kept;
+}
+
+/**
+ * The path and query of a request target. Origin-form ("/p?q") is used as it is, and that
+ * includes "//host/p", which is a path here, not an authority. Absolute-form
+ * ("http://host:port/p?q") gives its path and query only. Anything else is no request for the
+ * service.
+ */
+function pathAndQuery(target: string): string | undefined {
+  if (target.startsWith("/")) return target;
+  try {
+    const { protocol, pathname, search } = new URL(target);
+    return protocol === "http:" || protocol === "https:" ? `${pathname}${search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The token as Cloud Run hands it to the container: readable, but no longer verifiable. */
 function withoutSignature(token: string): string {
@@ -94,28 +130,39 @@ function refuse(res: Response, status: 401 | 403 | 503, reason: string): void {
 export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd> {
   const { logger } = options;
   const upstream = new URL(options.upstream);
-  const keySet = new RemoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) });
   const audiences: string[] = [...(options.customAudiences ?? [])];
   const verify = cachingVerifier({
-    keys: (kid) => keySet.getKey(kid),
+    keys: remoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) }),
     audiences,
     issuers: GOOGLE_ISSUERS,
     clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
   });
   const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
-  const agent = new http.Agent({ keepAlive: true });
+  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS });
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
 
-  const forward = (req: Request, res: Response, headers: http.OutgoingHttpHeaders): void => {
-    for (const name of HOP_BY_HOP) delete headers[name];
+  const forward = (
+    req: Request,
+    res: Response,
+    path: string,
+    credential?: { header: string; value: string },
+  ): void => {
+    const headers = endToEnd(req.headers);
+    if (credential) headers[credential.header] = credential.value;
     headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
     headers["x-forwarded-proto"] = "http";
     stats.forwarded += 1;
     const outgoing = http.request(
-      new URL(req.originalUrl, upstream),
-      { method: req.method, headers, agent },
+      {
+        hostname: upstream.hostname,
+        port: upstream.port,
+        path,
+        method: req.method,
+        headers,
+        agent,
+      },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
         answer.pipe(res);
       },
     );
@@ -131,7 +178,15 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   app.disable("x-powered-by");
   app.disable("etag");
   app.use(async (req, res) => {
-    if (options.public) return forward(req, res, { ...req.headers });
+    const path = pathAndQuery(req.originalUrl);
+    if (path === undefined) {
+      res
+        .status(400)
+        .type("text/plain")
+        .send("Error: Bad Request\nThe request target is not a path.\n");
+      return;
+    }
+    if (options.public) return forward(req, res, path);
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
       stats.refused += 1;
@@ -151,9 +206,9 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     }
     if (!invokers.has(email)) return deny(403, `${email} does not hold roles/run.invoker`);
 
-    forward(req, res, {
-      ...req.headers,
-      [credential.header]: `Bearer ${withoutSignature(credential.token)}`,
+    forward(req, res, path, {
+      header: credential.header,
+      value: `Bearer ${withoutSignature(credential.token)}`,
     });
   });
 

@@ -36,6 +36,10 @@ export interface MetadataStats {
 export interface MetadataFaults {
   /** The next `count` identity requests answer `status` instead of a token. */
   failIdentityRequests(count: number, status?: number): void;
+  /** The next `count` identity requests answer 200 with `body` instead of a fresh token. */
+  answerIdentityRequests(count: number, body: string): void;
+  /** Identity requests get fresh tokens again. */
+  clear(): void;
 }
 
 export interface MetadataServer {
@@ -55,10 +59,16 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
   const { projectId, email, issuer, logger } = options;
   const keysMaxAge = options.keysMaxAgeSeconds ?? 300;
   const stats: MetadataStats = { identityTokensIssued: 0 };
-  let injectedFailures = { remaining: 0, status: 503 };
+  let injected = { remaining: 0, status: 503, body: "" };
   const faults: MetadataFaults = {
     failIdentityRequests: (count, status = 503) => {
-      injectedFailures = { remaining: count, status };
+      injected = { remaining: count, status, body: "injected failure\n" };
+    },
+    answerIdentityRequests: (count, body) => {
+      injected = { remaining: count, status: 200, body };
+    },
+    clear: () => {
+      injected.remaining = 0;
     },
   };
   const app = express();
@@ -77,9 +87,10 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
     next();
   });
 
-  const publishKeys = (body: () => object) => (_req: express.Request, res: Response) => {
-    res.set("Cache-Control", `public, max-age=${keysMaxAge}`).json(body());
-  };
+  const publishKeys =
+    (body: () => Promise<object>) => async (_req: express.Request, res: Response) => {
+      res.set("Cache-Control", `public, max-age=${keysMaxAge}`).json(await body());
+    };
   app.get(
     "/oauth2/v3/certs",
     publishKeys(() => issuer.jwks()),
@@ -137,7 +148,7 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
   account.get("/token", (_req, res) => {
     res.json({ access_token: FAKE_ACCESS_TOKEN, expires_in: 3599, token_type: "Bearer" });
   });
-  account.get("/identity", (req, res) => {
+  account.get("/identity", async (req, res) => {
     const { audience, format = "standard" } = req.query;
     if (typeof audience !== "string" || audience === "") {
       sendText(res, 400, "non-empty audience parameter required\n");
@@ -147,13 +158,13 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
       sendText(res, 400, "format must be standard or full\n");
       return;
     }
-    if (injectedFailures.remaining > 0) {
-      injectedFailures.remaining -= 1;
-      sendText(res, injectedFailures.status, "injected failure\n");
+    if (injected.remaining > 0) {
+      injected.remaining -= 1;
+      sendText(res, injected.status, injected.body);
       return;
     }
     stats.identityTokensIssued += 1;
-    sendText(res, 200, issuer.issue({ email, audience, format: format as TokenFormat }));
+    sendText(res, 200, await issuer.issue({ email, audience, format: format as TokenFormat }));
   });
 
   app.use("/computeMetadata/v1", v1);

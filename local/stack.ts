@@ -30,8 +30,8 @@ export interface LocalStackOptions {
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
   env?: { target?: Record<string, string>; client?: Record<string, string> };
   /**
-   * The benchmark's baseline: the front end forwards everything and the target runs with
-   * AUTH_MODE=none. Never deployable; it exists to measure what authentication costs.
+   * The benchmark's baseline: front ends forward everything without checking. The benchmark
+   * also runs its own unauthenticated target build; nothing here is deployable.
    */
   withoutAuthentication?: boolean;
   /** The front end's tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
@@ -149,10 +149,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     // The target, on a free port behind its front end, admitting only the client's account.
-    const target = await startService("target", targetEmail, 0, {
-      ...targetEnvironment({ projectId, clientEmail }),
-      ...(options.withoutAuthentication && { AUTH_MODE: "none", ALLOWED_INVOKERS: "" }),
-    });
+    const target = await startService(
+      "target",
+      targetEmail,
+      0,
+      targetEnvironment({ projectId, clientEmail }),
+    );
     const invokers = [clientEmail];
     const frontEnd = await startFrontEnd({
       upstream: target.process.url,

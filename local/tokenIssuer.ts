@@ -1,16 +1,12 @@
 /**
  * The local stand-in for Google's token signing: RSA keys generated in memory at start (never
  * written anywhere), ID tokens shaped like the ones Cloud Run's metadata server returns, and
- * the public keys in the two forms Google publishes them.
+ * the public keys in the two forms Google publishes them. jose generates the keys, signs the
+ * tokens and exports the public keys.
  */
-import {
-  createHash,
-  createSign,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-} from "node:crypto";
-import { GOOGLE_ISSUERS } from "../services/shared/jwt";
+import { createHash, randomBytes } from "node:crypto";
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from "jose";
+import { GOOGLE_ISSUERS } from "../services/shared/idToken";
 
 export type TokenFormat = "standard" | "full";
 
@@ -24,23 +20,30 @@ export interface IssueRequest {
 
 interface SigningKey {
   kid: string;
-  privateKey: KeyObject;
-  publicKey: KeyObject;
+  privateKey: CryptoKey;
+  /** The public key as published in the JWKS. */
+  jwk: JWK;
+  /** The public key as PEM (SPKI). */
+  pem: string;
 }
 
 export interface TokenIssuerOptions {
   /** Seconds between `iat` and `exp`; Google uses one hour. */
   lifetimeSeconds?: number;
-  /** Current time in seconds; injectable for tests. */
-  now?: () => number;
 }
 
 /** How many keys stay published after rotation, as Google keeps the previous key listed. */
 const PUBLISHED_KEYS = 2;
 
-function newSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  return { kid: randomBytes(20).toString("hex"), privateKey, publicKey };
+async function newSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
+  const kid = randomBytes(20).toString("hex");
+  return {
+    kid,
+    privateKey,
+    jwk: { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" },
+    pem: await exportSPKI(publicKey),
+  };
 }
 
 /** A stable 21-digit numeric id per e-mail, like a service account's unique id. */
@@ -49,59 +52,47 @@ export function uniqueIdFor(email: string): string {
   return `1${digits.toString().padStart(20, "0").slice(0, 20)}`;
 }
 
-function base64urlJson(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
 export class TokenIssuer {
-  private keys: SigningKey[] = [newSigningKey()];
+  /** Newest first. Generating keys takes a moment, so it starts at construction. */
+  private keys: Promise<SigningKey[]> = newSigningKey().then((key) => [key]);
   readonly lifetimeSeconds: number;
-  private readonly now: () => number;
 
   constructor(options: TokenIssuerOptions = {}) {
     this.lifetimeSeconds = options.lifetimeSeconds ?? 3600;
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
-  /** The key new tokens are signed with. */
-  get currentKid(): string {
-    return this.keys[0]!.kid;
+  /** The id of the key new tokens are signed with. */
+  async currentKid(): Promise<string> {
+    return (await this.keys)[0]!.kid;
   }
 
-  /** Signs with a new key from now on; the previous key stays published. */
-  rotate(): string {
-    this.keys = [newSigningKey(), ...this.keys].slice(0, PUBLISHED_KEYS);
-    return this.currentKid;
+  /** Signs with a new key from now on, keeping the previous key published; returns its id. */
+  async rotate(): Promise<string> {
+    const [fresh, published] = await Promise.all([newSigningKey(), this.keys]);
+    this.keys = Promise.resolve([fresh, ...published].slice(0, PUBLISHED_KEYS));
+    return fresh.kid;
   }
 
-  issue({ email, audience, format, issuedAt }: IssueRequest): string {
-    const key = this.keys[0]!;
-    const iat = issuedAt ?? this.now();
+  async issue({ email, audience, format, issuedAt }: IssueRequest): Promise<string> {
+    const [key] = await this.keys;
+    const iat = issuedAt ?? Math.floor(Date.now() / 1000);
     const subject = uniqueIdFor(email);
-    const payload = {
-      aud: audience,
+    return new SignJWT({
       azp: subject,
       ...(format === "full" && { email, email_verified: true }),
-      exp: iat + this.lifetimeSeconds,
-      iat,
-      iss: GOOGLE_ISSUERS[0],
-      sub: subject,
-    };
-    const signingInput = `${base64urlJson({ alg: "RS256", kid: key.kid, typ: "JWT" })}.${base64urlJson(payload)}`;
-    const signature = createSign("RSA-SHA256").update(signingInput).sign(key.privateKey);
-    return `${signingInput}.${signature.toString("base64url")}`;
+    })
+      .setProtectedHeader({ alg: "RS256", kid: key!.kid, typ: "JWT" })
+      .setIssuer(GOOGLE_ISSUERS[0]!)
+      .setAudience(audience)
+      .setSubject(subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.lifetimeSeconds)
+      .sign(key!.privateKey);
   }
 
   /** The public keys as a JSON Web Key Set, like https://www.googleapis.com/oauth2/v3/certs. */
-  jwks(): { keys: object[] } {
-    return {
-      keys: this.keys.map(({ kid, publicKey }) => ({
-        ...publicKey.export({ format: "jwk" }),
-        kid,
-        alg: "RS256",
-        use: "sig",
-      })),
-    };
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return { keys: (await this.keys).map(({ jwk }) => jwk) };
   }
 
   /**
@@ -109,12 +100,7 @@ export class TokenIssuer {
    * serves X.509 certificates there; a PEM public key verifies the same way in Node's crypto,
    * which is what google-auth-library uses.
    */
-  pemCerts(): Record<string, string> {
-    return Object.fromEntries(
-      this.keys.map(({ kid, publicKey }) => [
-        kid,
-        publicKey.export({ format: "pem", type: "spki" }).toString(),
-      ]),
-    );
+  async pemCerts(): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.keys).map(({ kid, pem }) => [kid, pem]));
   }
 }

@@ -44,6 +44,7 @@ export function createClientApp({ logger, projectId, callTarget }: ClientAppDepe
 export function clientAppFromConfig(config: ClientConfig, logger: Logger): Express {
   const tokens = new IdTokenCache({
     fetchToken: googleIdTokenFetcher(config.audience),
+    audience: config.audience,
     onBackgroundFailure: (error) =>
       logger.warn({ reason: error.message }, "background ID-token refresh failed"),
   });

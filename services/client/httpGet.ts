@@ -4,9 +4,17 @@
  * The client's hot path: measured on loopback, `http.get` with a keep-alive agent answers about
  * three times as many requests per second as the global `fetch`. It also never follows
  * redirects, which is exactly what the client needs (the token must not travel elsewhere).
+ *
+ * Kept-alive connections race with the server closing them when idle: a request written to a
+ * connection the server is just closing fails with ECONNRESET, although the server never saw it.
+ * Two things keep that from reaching callers. Idle connections are closed here before a Node
+ * server's default keep-alive timeout (5 s) would close them there; and a GET that fails that way
+ * on a reused connection, before any answer, is sent once more on a new one. GET is idempotent,
+ * so sending it again is safe.
  */
 import http from "node:http";
 import https from "node:https";
+import { IDLE_CONNECTION_TIMEOUT_MS } from "../shared/lifecycle";
 
 export interface HttpAnswer {
   status: number;
@@ -26,15 +34,32 @@ export type HttpGet = (
   signal: AbortSignal,
 ) => Promise<HttpAnswer>;
 
+export interface HttpGetterOptions {
+  /** Idle kept-alive connections are closed after this long. */
+  idleSocketTimeoutMs?: number;
+}
+
 /** A GET function bound to one URL, with its own pool of kept-alive connections. */
-export function httpGetter(url: URL): HttpGet {
+export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
   const secure = url.protocol === "https:";
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const agentOptions = {
+    keepAlive: true,
+    // For a kept-alive agent this is how long a free socket may stay idle. An answer's
+    // `Keep-Alive: timeout=N` shortens it further, but only when it is set.
+    timeout: options.idleSocketTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
+  };
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const request = secure ? https.request : http.request;
 
-  return (headers, signal) =>
+  const attempt = (
+    headers: http.OutgoingHttpHeaders,
+    signal: AbortSignal,
+    mayRetry: boolean,
+  ): Promise<HttpAnswer> =>
     new Promise((resolve, reject) => {
+      let answered = false;
       const outgoing = request(url, { method: "GET", agent, headers, signal }, (response) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         response.on("data", (chunk: Buffer) => {
@@ -54,7 +79,14 @@ export function httpGetter(url: URL): HttpGet {
         );
         response.on("error", reject);
       });
-      outgoing.on("error", reject);
+      outgoing.on("error", (error: NodeJS.ErrnoException) => {
+        const staleConnection =
+          error.code === "ECONNRESET" && outgoing.reusedSocket && !answered && !signal.aborted;
+        if (mayRetry && staleConnection) resolve(attempt(headers, signal, false));
+        else reject(error);
+      });
       outgoing.end();
     });
+
+  return (headers, signal) => attempt(headers, signal, true);
 }

@@ -6,8 +6,12 @@
  * Here every caller shares one in-flight fetch; a token close to expiry is still served while
  * a single background refresh replaces it, so requests never wait for the metadata server
  * except for the very first token or after a rejection.
+ *
+ * What the metadata server returns is checked before it is used: it must be a JWT for this
+ * audience that has not expired. Anything else (an HTML error page, garbage, someone else's or
+ * an expired token) is refused and never sent anywhere.
  */
-import { decodeJwt } from "../shared/jwt";
+import { decodeJwt } from "jose";
 import { singleFlight } from "../shared/singleFlight";
 
 /** Fetches a brand-new ID token for one audience. */
@@ -16,10 +20,18 @@ export type IdTokenFetcher = () => Promise<string>;
 /** No token could be obtained; `message` says why, and never contains a token. */
 export class TokenUnavailableError extends Error {
   override readonly name = "TokenUnavailableError";
+  /** The metadata server answered, but not with a usable ID token (as opposed to not at all). */
+  readonly unusable: boolean;
+  constructor(message: string, { unusable = false } = {}) {
+    super(message);
+    this.unusable = unusable;
+  }
 }
 
 export interface IdTokenCacheOptions {
   fetchToken: IdTokenFetcher;
+  /** The audience every token must be for. */
+  audience: string;
   /** Start a background refresh when the token has less than this left (at most a quarter of its life). */
   refreshAheadMs?: number;
   /** Never hand out a token with less than this left (at most a tenth of its life); wait instead. */
@@ -45,9 +57,6 @@ export interface TokenSource {
   /** The target rejected this token; the next `get` must not return it. */
   invalidate(token: string): void;
 }
-
-/** Used when a token has no readable lifetime: treat it as short-lived rather than trust it long. */
-const UNKNOWN_LIFETIME_MS = 5 * 60_000;
 
 export class IdTokenCache implements TokenSource {
   private current: CachedToken | undefined;
@@ -105,23 +114,29 @@ export class IdTokenCache implements TokenSource {
   }
 
   /**
-   * When to refresh and when to stop using a token. The margins are five minutes and thirty
-   * seconds for Google's one-hour tokens, and shrink in proportion for shorter-lived ones, so
-   * a short token is still used for most of its life.
+   * When to refresh and when to stop using a token, once it has proved to be an unexpired ID
+   * token for the audience. The margins are five minutes and thirty seconds for Google's
+   * one-hour tokens, and shrink in proportion for shorter-lived ones, so a short token is still
+   * used for most of its life.
    */
   private schedule(token: string): CachedToken {
     const now = this.now();
-    let expiresAt = now + UNKNOWN_LIFETIME_MS;
-    let lifetime = UNKNOWN_LIFETIME_MS;
+    // The reasons below never quote the answer: it may be a token, if not the right one.
+    const unusable = (reason: string) =>
+      new TokenUnavailableError(`the metadata server's answer ${reason}`, { unusable: true });
+    let claims;
     try {
-      const { exp, iat } = decodeJwt(token).payload;
-      if (typeof exp === "number") {
-        expiresAt = exp * 1000;
-        lifetime = typeof iat === "number" ? (exp - iat) * 1000 : expiresAt - now;
-      }
+      claims = decodeJwt(token);
     } catch {
-      // Not a JWT we can read: keep the short default.
+      throw unusable("is not a JWT");
     }
+    const { aud, exp, iat } = claims;
+    if (aud !== this.options.audience)
+      throw unusable(`is not a token for ${this.options.audience}`);
+    if (typeof exp !== "number") throw unusable("has no expiry");
+    const expiresAt = exp * 1000;
+    if (expiresAt <= now) throw unusable("has expired");
+    const lifetime = typeof iat === "number" ? (exp - iat) * 1000 : expiresAt - now;
     return {
       token,
       refreshAt: expiresAt - Math.min(this.refreshAheadMs, lifetime / 4),

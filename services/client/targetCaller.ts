@@ -124,7 +124,9 @@ export function createTargetCaller(options: TargetCallerOptions): CallTarget {
         503,
         "identity_token_unavailable",
         "The client could not get an identity token from the metadata server",
-        "On Cloud Run this comes from the service's own service account; locally, check that the metadata stand-in runs and GCE_METADATA_HOST points at it.",
+        error.unusable
+          ? `The metadata server answered, but not with an unexpired ID token for "${options.audience}"; check that GCE_METADATA_HOST (if set) points at a metadata server, and that the machine's clock is right.`
+          : "On Cloud Run this comes from the service's own service account; locally, check that the metadata stand-in runs and GCE_METADATA_HOST points at it.",
         error.message,
       );
     }

@@ -18,6 +18,13 @@ export interface RunningServer {
   drain(deadlineMs?: number): Promise<void>;
 }
 
+/**
+ * How long a caller keeps an idle kept-alive connection: less than the 5 s after which a Node
+ * server (as both services are) closes one. A caller that closes first never writes a request
+ * into a connection the server is closing at that moment.
+ */
+export const IDLE_CONNECTION_TIMEOUT_MS = 4_000;
+
 /** Comfortably inside Cloud Run's 10 s between SIGTERM and SIGKILL. */
 export const DEFAULT_DRAIN_DEADLINE_MS = 8000;
 

@@ -7,7 +7,7 @@
  * passed every check can hit it; the expiry is checked again on every hit. Failures are never
  * cached. The cache is bounded: the oldest entry makes way for a new one.
  */
-import { verifyIdToken, type VerifiedIdentity, type VerifyOptions } from "./jwt";
+import { type VerifiedIdentity, verifyIdToken, type VerifyOptions } from "./idToken";
 
 export type IdTokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 
@@ -19,10 +19,11 @@ export function cachingVerifier(
   capacity = DEFAULT_CAPACITY,
 ): IdTokenVerifier {
   const verified = new Map<string, VerifiedIdentity>();
-  const now = options.now ?? (() => Date.now() / 1000);
   return async (token) => {
     const known = verified.get(token);
-    if (known !== undefined && now() <= known.expiresAt + options.clockSkewSeconds) return known;
+    if (known !== undefined && Date.now() / 1000 < known.expiresAt + options.clockSkewSeconds) {
+      return known;
+    }
     verified.delete(token);
     const identity = await verifyIdToken(token, options);
     verified.set(token, identity);

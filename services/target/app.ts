@@ -6,12 +6,13 @@ import type { Express, Response } from "express";
 import { createServiceApp, getOnly, sendError } from "../shared/httpApp";
 import type { Logger } from "../shared/logger";
 import { AuthError, type Authenticator, authenticatorFromConfig } from "./auth";
-import type { AuthMode, TargetConfig } from "./config";
+import type { TargetConfig } from "./config";
 
 export interface TargetAppDependencies {
   logger: Logger;
   projectId?: string | undefined;
-  authMode: AuthMode;
+  /** How callers are authenticated, as the answer reports it: the AUTH_MODE in production. */
+  authMode: string;
   authenticate: Authenticator;
 }
 

@@ -6,10 +6,10 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { bearerFromHeaders } from "../shared/bearer";
-import { decodeJwt, identityClaims, type KeyLookup, TokenError } from "../shared/jwt";
-import { KeysUnavailableError, RemoteKeySet } from "../shared/keySet";
-import { cachingVerifier } from "../shared/verifiedTokens";
+import { forwardedIdentity, TokenError } from "../shared/idToken";
 import type { Logger } from "../shared/logger";
+import { KeysUnavailableError, remoteKeySet } from "../shared/remoteKeySet";
+import { cachingVerifier } from "../shared/verifiedTokens";
 import type { TargetConfig, VerifySettings } from "./config";
 
 export interface Caller {
@@ -44,7 +44,10 @@ function requireToken(headers: IncomingHttpHeaders): string {
   return credential.token;
 }
 
-/** Defence in depth on top of IAM: Owners and Editors hold run.invoker too. */
+/**
+ * Defence in depth on top of IAM: Owners and Editors hold run.invoker too. The e-mail must equal
+ * an allowed one exactly (both are lower-cased); no prefix, suffix or substring matches.
+ */
 function enforceAllowList(caller: Caller, allowedInvokers: readonly string[]): Caller {
   if (allowedInvokers.length === 0) return caller;
   if (caller.email === undefined || !allowedInvokers.includes(caller.email)) {
@@ -66,7 +69,7 @@ export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authe
     const token = requireToken(headers);
     let caller: Caller;
     try {
-      const { email, subject } = identityClaims(decodeJwt(token).payload);
+      const { email, subject } = forwardedIdentity(token);
       caller = { email, subject };
     } catch (error) {
       if (error instanceof TokenError) throw invalid(error.message);
@@ -79,10 +82,13 @@ export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authe
 /** For a target that is not behind Cloud Run IAM: verify everything here. */
 export function verifyingAuthenticator(
   settings: VerifySettings,
-  keys: KeyLookup,
   allowedInvokers: readonly string[],
+  logger?: Logger,
 ): Authenticator {
-  const verify = cachingVerifier({ ...settings, keys });
+  const verify = cachingVerifier({
+    ...settings,
+    keys: remoteKeySet({ url: settings.jwksUrl, ...(logger && { logger }) }),
+  });
   return async (headers) => {
     const token = requireToken(headers);
     try {
@@ -102,26 +108,9 @@ export function verifyingAuthenticator(
   };
 }
 
-/** Benchmark baseline only: the stack never deploys it (a test checks). */
-export const unauthenticated: Authenticator = async () => ({
-  email: undefined,
-  subject: undefined,
-});
-
 /** The authenticator the configuration asks for. */
 export function authenticatorFromConfig(config: TargetConfig, logger: Logger): Authenticator {
-  switch (config.authMode) {
-    case "cloud-run":
-      return cloudRunAuthenticator(config.allowedInvokers);
-    case "verify": {
-      const keySet = new RemoteKeySet({ url: config.verify.jwksUrl, logger });
-      return verifyingAuthenticator(
-        config.verify,
-        (kid) => keySet.getKey(kid),
-        config.allowedInvokers,
-      );
-    }
-    case "none":
-      return unauthenticated;
-  }
+  return config.authMode === "verify"
+    ? verifyingAuthenticator(config.verify, config.allowedInvokers, logger)
+    : cloudRunAuthenticator(config.allowedInvokers);
 }

@@ -1,16 +1,21 @@
 /**
  * The target's configuration, read once from the environment.
  *
- * AUTH_MODE has no default on purpose: a service that silently accepted everyone would be the
- * most dangerous possible default.
+ * AUTH_MODE has no default on purpose: the operator says whether Cloud Run's IAM check stands
+ * in front of the service or the service verifies tokens itself. There is no mode without
+ * authentication.
  */
 import { ConfigError, EnvReader, emailList } from "../shared/env";
-import { GOOGLE_ISSUERS } from "../shared/jwt";
+import { GOOGLE_ISSUERS } from "../shared/idToken";
 
-export const AUTH_MODES = ["cloud-run", "verify", "none"] as const;
+export const AUTH_MODES = ["cloud-run", "verify"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
+/**
+ * Tolerance for clocks that disagree. Google's own verifier allows 300 s; Cloud Run's clocks are
+ * synchronised, so 30 s is plenty and keeps an expired token's afterlife short.
+ */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 export interface VerifySettings {
@@ -28,7 +33,7 @@ interface CommonConfig {
 }
 
 export type TargetConfig = CommonConfig &
-  ({ authMode: "cloud-run" | "none" } | { authMode: "verify"; verify: VerifySettings });
+  ({ authMode: "cloud-run" } | { authMode: "verify"; verify: VerifySettings });
 
 const VERIFY_ONLY = ["AUDIENCES", "JWKS_URL", "TOKEN_ISSUER", "CLOCK_SKEW_SECONDS"] as const;
 
@@ -63,7 +68,7 @@ export function readTargetConfig(env: EnvReader): TargetConfig {
   const authMode = env.oneOf("AUTH_MODE", AUTH_MODES);
   const allowedInvokers = emailList("ALLOWED_INVOKERS", env.list("ALLOWED_INVOKERS"));
 
-  if (authMode !== "verify") {
+  if (authMode === "cloud-run") {
     const stray = VERIFY_ONLY.find((name) => env.optional(name) !== undefined);
     if (stray !== undefined) {
       throw new ConfigError(stray, `only applies when AUTH_MODE=verify (AUTH_MODE is ${authMode})`);
@@ -76,9 +81,6 @@ export function readTargetConfig(env: EnvReader): TargetConfig {
       "ALLOWED_INVOKERS",
       "is required when AUTH_MODE=verify: the e-mails of the service accounts that may call",
     );
-  }
-  if (authMode === "none" && allowedInvokers.length > 0) {
-    throw new ConfigError("ALLOWED_INVOKERS", "cannot be enforced when AUTH_MODE=none");
   }
 
   const common = {

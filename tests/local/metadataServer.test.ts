@@ -1,6 +1,6 @@
 import { GoogleAuth, OAuth2Client } from "google-auth-library";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { FAKE_ACCESS_TOKEN } from "../../local/metadataServer";
-import { decodeJwt } from "../../services/shared/jwt";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata, useMetadata } from "../helpers/metadata";
 import { TestServers } from "../helpers/servers";
 
@@ -73,8 +73,12 @@ describe("the metadata-server stand-in", () => {
 
   it("issues a full-format RS256 ID token with Google's claims, valid for one hour", async () => {
     const response = await get(`${IDENTITY}?audience=https://a.example&format=full`);
-    const { header, payload } = decodeJwt(await response.text());
-    expect(header).toMatchObject({ alg: "RS256", kid: metadata.issuer.currentKid });
+    const token = await response.text();
+    const payload = decodeJwt(token);
+    expect(decodeProtectedHeader(token)).toMatchObject({
+      alg: "RS256",
+      kid: await metadata.issuer.currentKid(),
+    });
     expect(payload).toMatchObject({
       iss: "https://accounts.google.com",
       aud: "https://a.example",
@@ -87,9 +91,7 @@ describe("the metadata-server stand-in", () => {
   });
 
   it("leaves the e-mail out of a standard-format token", async () => {
-    const { payload } = decodeJwt(
-      await (await get(`${IDENTITY}?audience=https://a.example`)).text(),
-    );
+    const payload = decodeJwt(await (await get(`${IDENTITY}?audience=https://a.example`)).text());
     expect(payload.email).toBeUndefined();
     expect(payload.aud).toBe("https://a.example");
   });
@@ -108,25 +110,41 @@ describe("the metadata-server stand-in", () => {
     const { keys } = (await jwks.json()) as {
       keys: Array<{ kid: string; kty: string; alg: string }>;
     };
-    expect(keys).toEqual([
-      expect.objectContaining({ kid: metadata.issuer.currentKid, kty: "RSA", alg: "RS256" }),
-    ]);
+    const kid = await metadata.issuer.currentKid();
+    expect(keys).toEqual([expect.objectContaining({ kid, kty: "RSA", alg: "RS256" })]);
     const pem = await get("/oauth2/v1/certs", {});
     expect(pem.headers.get("cache-control")).toMatch(/max-age=\d+/);
     const certs = (await pem.json()) as Record<string, string>;
-    expect(certs[metadata.issuer.currentKid]).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    expect(certs[kid]).toMatch(/^-----BEGIN PUBLIC KEY-----/);
   });
 
   it("keeps publishing the previous key after a rotation, and signs with the new one", async () => {
-    const { issuer } = await startMetadata(servers);
-    const before = issuer.currentKid;
-    const after = issuer.rotate();
+    const own = await startMetadata(servers);
+    const before = await own.issuer.currentKid();
+    const after = await own.issuer.rotate();
     expect(after).not.toBe(before);
-    expect(issuer.jwks().keys.map((key) => (key as { kid: string }).kid)).toEqual([after, before]);
-    const { header } = decodeJwt(
-      issuer.issue({ email: CLIENT_EMAIL, audience: "x", format: "full" }),
-    );
-    expect(header.kid).toBe(after);
+
+    const jwks = (await (await fetch(own.jwksUrl)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((key) => key.kid)).toEqual([after, before]);
+    const pem = (await (await fetch(`${own.url}/oauth2/v1/certs`)).json()) as object;
+    expect(Object.keys(pem)).toEqual([after, before]);
+    const token = await (
+      await fetch(`${own.url}${IDENTITY}?audience=x&format=full`, {
+        headers: { "Metadata-Flavor": "Google" },
+      })
+    ).text();
+    expect(decodeProtectedHeader(token).kid).toBe(after);
+  });
+
+  it("answers identity requests with an injected body, then with tokens again", async () => {
+    const own = await startMetadata(servers);
+    own.faults.answerIdentityRequests(1, "<html>not a token</html>");
+    const identity = () =>
+      fetch(`${own.url}${IDENTITY}?audience=x`, { headers: { "Metadata-Flavor": "Google" } });
+    const injected = await identity();
+    expect(injected.status).toBe(200);
+    expect(await injected.text()).toBe("<html>not a token</html>");
+    expect(decodeJwt(await (await identity()).text()).aud).toBe("x");
   });
 });
 
@@ -136,7 +154,7 @@ describe("unmodified google-auth-library against the stand-in", () => {
     const client = await new GoogleAuth().getIdTokenClient("https://target.example");
     const headers = await client.getRequestHeaders();
     const token = (headers.get("authorization") ?? "").replace(/^Bearer /, "");
-    expect(decodeJwt(token).payload).toMatchObject({
+    expect(decodeJwt(token)).toMatchObject({
       aud: "https://target.example",
       email: CLIENT_EMAIL,
     });

@@ -12,6 +12,23 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+const launched: Started[] = [];
+const servers = new TestServers();
+
+// Whatever a test leaves running (say an assertion failed before it stopped npm start) ends
+// here: each npm start runs in a process group of its own, with every process it started.
+afterEach(async () => {
+  for (const started of launched.splice(0)) {
+    try {
+      process.kill(-started.npm.pid!, "SIGKILL");
+    } catch {
+      // Nothing of that group is left.
+    }
+    await started.exited;
+  }
+});
+afterAll(() => servers.closeAll());
+
 /** Runs `npm start` exactly as a user would, in its own process group (as a terminal does). */
 function npmStart(...args: string[]): Started {
   const npm = spawn("npm", ["start", "--", ...args], {
@@ -23,7 +40,9 @@ function npmStart(...args: string[]): Started {
   npm.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   npm.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(npm, "exit").then(([code]) => code as number | null);
-  return { npm, output: () => output, exited };
+  const started = { npm, output: () => output, exited };
+  launched.push(started);
+  return started;
 }
 
 async function waitFor(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
@@ -104,12 +123,10 @@ describe("npm start", () => {
   });
 
   it("says which port is taken and starts nothing when its first port is in use", async () => {
-    const servers = new TestServers();
     const busy = await servers.stub((_req, res) => res.end());
     const started = npmStart("--port", String(busy.port));
     expect(await started.exited).not.toBe(0);
     expect(started.output()).toMatch(new RegExp(`port ${busy.port} is already in use`));
     expect(descendants(started.npm.pid!)).toEqual([]);
-    await servers.closeAll();
   });
 });

@@ -3,17 +3,24 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../
 import { TokenIssuer } from "../../local/tokenIssuer";
 
 /** Each scenario gets a stack of its own, so one fault cannot leak into the next. */
+let running: LocalStack | undefined;
+/** A process a scenario paused, to be resumed whatever happens. */
+let paused: number | undefined;
+
 async function withStack(
   options: LocalStackOptions,
   scenario: (stack: LocalStack) => Promise<void>,
 ) {
-  const stack = await startLocalStack({ basePort: 0, ...options });
-  try {
-    await scenario(stack);
-  } finally {
-    await stack.stop();
-  }
+  running = await startLocalStack({ basePort: 0, ...options });
+  await scenario(running);
 }
+
+afterEach(async () => {
+  if (paused !== undefined) process.kill(paused, "SIGCONT");
+  paused = undefined;
+  await running?.stop();
+  running = undefined;
+});
 
 async function status(url: string): Promise<number> {
   const response = await fetch(url);
@@ -94,12 +101,11 @@ describe("recovery from faults, without restarting the client", () => {
     await withStack({ env: { client: { TARGET_TIMEOUT_MS: "500" } } }, async (stack) => {
       const { client, target } = stack.services;
       expect(await status(client!.url)).toBe(200);
-      process.kill(target!.process.pid!, "SIGSTOP");
-      try {
-        expect(await status(client!.url)).toBe(504);
-      } finally {
-        process.kill(target!.process.pid!, "SIGCONT");
-      }
+      paused = target!.process.pid!;
+      process.kill(paused, "SIGSTOP");
+      expect(await status(client!.url)).toBe(504);
+      process.kill(paused, "SIGCONT");
+      paused = undefined;
       expect(await status(client!.url)).toBe(200);
     });
   });

@@ -1,4 +1,3 @@
-import http from "node:http";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { runLoad } from "../../bench/load";
@@ -17,32 +16,41 @@ const ENDPOINTS: Array<[string, () => string]> = [
   ["the target's front end", () => stack.services.target!.url],
 ];
 
-/** Sends raw bytes and returns the status code of the answer. */
-function rawStatus(url: string, request: string): Promise<number> {
+/** The status of one exchange of raw bytes, or undefined when no answer arrived. */
+function exchange(url: string, request: string): Promise<number | undefined> {
   const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const socket = net.connect(Number(port), "127.0.0.1", () => socket.write(request));
     let answer = "";
     socket.on("data", (chunk) => (answer += chunk.toString()));
+    // A server may answer and close before reading all of a large request; writing the rest
+    // then fails (EPIPE, ECONNRESET). That is the exchange ending, not the test failing.
+    socket.on("error", () => undefined);
     socket.on("close", () => {
       const match = /^HTTP\/1\.1 (\d{3})/.exec(answer);
-      if (match) resolve(Number(match[1]));
-      else reject(new Error(`no HTTP answer: ${JSON.stringify(answer.slice(0, 80))}`));
+      resolve(match ? Number(match[1]) : undefined);
     });
-    socket.on("error", reject);
     socket.setTimeout(5000, () => socket.destroy());
   });
 }
 
-/** GET with arbitrary headers over Node's http client, which lets huge headers through. */
-function statusWithHeaders(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { headers }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on("error", reject);
-  });
+/**
+ * Sends raw bytes and returns the status code of the answer. A server that closes a connection
+ * with part of the request unread resets it, and the reset can destroy the answer before the
+ * client reads it (RFC 9112, section 9.6): an exchange that ends with no answer at all is
+ * therefore tried again, up to five times. Any answer that does arrive is the result.
+ */
+async function rawStatus(url: string, request: string): Promise<number> {
+  for (let attempt = 1; attempt <= 5; attempt += 1) {
+    const status = await exchange(url, request);
+    if (status !== undefined) return status;
+  }
+  throw new Error("five exchanges ended without an answer");
+}
+
+/** A GET carrying one header of the given value. */
+function getWithHeader(name: string, value: string): string {
+  return `GET / HTTP/1.1\r\nHost: x\r\n${name}: ${value}\r\nConnection: close\r\n\r\n`;
 }
 
 async function stillServing(): Promise<void> {
@@ -56,12 +64,13 @@ afterEach(stillServing);
 
 describe.each(ENDPOINTS)("hostile input to %s", (_name, url) => {
   it("answers oversized headers with 431", async () => {
-    expect(await statusWithHeaders(url(), { "x-padding": "a".repeat(64 * 1024) })).toBe(431);
+    expect(await rawStatus(url(), getWithHeader("x-padding", "a".repeat(64 * 1024)))).toBe(431);
   });
 
   it("answers a 1 MB bearer token with 431", async () => {
     const token = randomBytes(768 * 1024).toString("base64url");
-    expect(await statusWithHeaders(url(), { authorization: `Bearer ${token}` })).toBe(431);
+    expect(token.length).toBe(1024 * 1024);
+    expect(await rawStatus(url(), getWithHeader("authorization", `Bearer ${token}`))).toBe(431);
   });
 
   it.each(["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"])(

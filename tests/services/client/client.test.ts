@@ -14,6 +14,7 @@ import {
   useMetadata,
 } from "../../helpers/metadata";
 import { closedPortUrl, TestServers } from "../../helpers/servers";
+import { tokenParts } from "../../helpers/tokens";
 
 const AUDIENCE = "https://target.local.test";
 
@@ -47,14 +48,24 @@ async function get(server: RunningServer, path = "/", headers: Record<string, st
   return { status: response.status, body: (await response.json()) as ClientAnswer };
 }
 
+/** Fails if the text holds any token, or any segment of one, or a bearer header. */
+function expectNoPartOf(tokens: string[], text: string): void {
+  expect(tokens.length).toBeGreaterThan(0);
+  for (const part of tokens.flatMap(tokenParts)) expect(text).not.toContain(part);
+  expect(text).not.toMatch(/Bearer/i);
+}
+
 /** Starts counting identity tokens from zero for one test. */
 function tokensIssuedDuring(): () => number {
   const before = metadata.stats.identityTokensIssued;
   return () => metadata.stats.identityTokensIssued - before;
 }
 
+let issue: jest.SpiedFunction<TestMetadata["issuer"]["issue"]>;
+
 beforeAll(async () => {
   metadata = await startMetadata(servers);
+  issue = jest.spyOn(metadata.issuer, "issue");
   useMetadata(metadata);
   // A real target that verifies the tokens itself against the stand-in's published keys.
   const config = readTargetConfig(
@@ -67,6 +78,12 @@ beforeAll(async () => {
     }),
   );
   target = await servers.serve(targetAppFromConfig(config, captureLogs("target").logger));
+});
+// What a test changes in the shared stand-in, or in where google-auth-library looks for it,
+// ends with the test.
+afterEach(() => {
+  metadata.faults.clear();
+  useMetadata(metadata);
 });
 afterAll(() => servers.closeAll());
 
@@ -94,19 +111,6 @@ describe("the client calling a real target", () => {
     const answers = await Promise.all(Array.from({ length: 50 }, () => get(client)));
     expect(answers.map((answer) => answer.status)).toEqual(Array(50).fill(200));
     expect(issued()).toBe(1);
-  });
-
-  it("never writes the token to its log", async () => {
-    const client = await startClient({ TARGET_URL: target.url });
-    await get(client);
-    const token = metadata.issuer.issue({
-      email: CLIENT_EMAIL,
-      audience: AUDIENCE,
-      format: "full",
-    });
-    const [header] = token.split(".");
-    expect(logs.text()).not.toContain(header);
-    expect(logs.text()).not.toMatch(/Bearer/);
   });
 
   it("passes the trace on to the target as a child span of the same trace", async () => {
@@ -183,20 +187,34 @@ describe("the client after a 401 from the target", () => {
   });
 
   it("refetches once for many concurrent requests rejected with the same token", async () => {
-    // The stub rejects every token signed with the key that was current when it started.
-    const rejectedKid = metadata.issuer.currentKid;
+    const rejected = new Set<string>();
+    const seen: string[] = [];
     const stub = await servers.stub((req, res) => {
-      const header = req.get("authorization")?.split(" ")[1]?.split(".")[0] ?? "";
-      const { kid } = JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string };
-      res.status(kid === rejectedKid ? 401 : 200).json({});
+      const token = (req.get("authorization") ?? "").replace(/^Bearer /, "");
+      seen.push(token);
+      res.status(rejected.has(token) ? 401 : 200).json({});
     });
     const client = await startClient({ TARGET_URL: stub.url });
-    expect((await get(client)).status).toBe(502);
-    metadata.issuer.rotate();
+    expect((await get(client)).status).toBe(200);
+    const [cached] = seen;
+    rejected.add(cached!);
+    // The refetch gets a token of its own: within the same second the stand-in would sign the
+    // same claims into the very same token.
+    const replacement = await metadata.issuer.issue({
+      email: CLIENT_EMAIL,
+      audience: AUDIENCE,
+      format: "full",
+      issuedAt: Math.floor(Date.now() / 1000) - 5,
+    });
+    metadata.faults.answerIdentityRequests(1, replacement);
     const issued = tokensIssuedDuring();
+    seen.length = 0;
     const answers = await Promise.all(Array.from({ length: 20 }, () => get(client)));
-    expect(answers.every((answer) => answer.status === 200)).toBe(true);
-    expect(issued()).toBeLessThanOrEqual(1);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    // Every request presented the rejected token, then the one replacement; no other fetch.
+    expect(new Set(seen)).toEqual(new Set([cached, replacement]));
+    expect(seen.filter((token) => token === replacement)).toHaveLength(20);
+    expect(issued()).toBe(0);
   });
 });
 
@@ -204,16 +222,12 @@ describe("the client's answers when something fails", () => {
   it("answers 503 saying it could not get an identity token when the metadata server is down", async () => {
     const down = await closedPortUrl();
     process.env.GCE_METADATA_HOST = new URL(down).host;
-    try {
-      const client = await startClient({ TARGET_URL: target.url });
-      const { status, body } = await get(client);
-      expect(status).toBe(503);
-      expect(body.error).toBe("identity_token_unavailable");
-      expect(body.message).toMatch(/could not get an identity token/);
-      expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
-    } finally {
-      useMetadata(metadata);
-    }
+    const client = await startClient({ TARGET_URL: target.url });
+    const { status, body } = await get(client);
+    expect(status).toBe(503);
+    expect(body.error).toBe("identity_token_unavailable");
+    expect(body.message).toMatch(/could not get an identity token/);
+    expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
   });
 
   it("answers 502 when the target is unreachable", async () => {
@@ -256,6 +270,100 @@ describe("the client's answers when something fails", () => {
     expect(body.error).toBe("target_error");
     expect(body.targetStatus).toBe(500);
     expect(JSON.stringify(body)).not.toContain("secret internals");
+  });
+});
+
+describe("the client when the metadata server answers with something unusable", () => {
+  it.each([
+    ["an HTML page", async () => "<html><body>Service Unavailable</body></html>"],
+    ["garbage", async () => "garbage"],
+    [
+      "an expired token",
+      () =>
+        metadata.issuer.issue({
+          email: CLIENT_EMAIL,
+          audience: AUDIENCE,
+          format: "full",
+          issuedAt: Math.floor(Date.now() / 1000) - 7200,
+        }),
+    ],
+    [
+      "a token for another audience",
+      () =>
+        metadata.issuer.issue({
+          email: CLIENT_EMAIL,
+          audience: `${AUDIENCE}.evil.example`,
+          format: "full",
+        }),
+    ],
+  ])("answers 503 identity_token_unavailable for %s and never sends it", async (_what, body) => {
+    const stub = await servers.stub((_req, res) => {
+      res.json({});
+    });
+    const client = await startClient({ TARGET_URL: stub.url });
+    // google-auth-library retries a failed fetch; every attempt gets the same answer.
+    metadata.faults.answerIdentityRequests(10, await body());
+    const { status, body: answer } = await get(client);
+    expect(status).toBe(503);
+    expect(answer.error).toBe("identity_token_unavailable");
+    expect(answer.hint).toMatch(
+      /not with an unexpired ID token for "https:\/\/target\.local\.test"/,
+    );
+    expect(stub.hits()).toBe(0);
+  });
+});
+
+describe("the client's logs", () => {
+  /** Every token the stand-in has issued in this file so far. */
+  const issued = () =>
+    Promise.all(issue.mock.results.map((result) => result.value as Promise<string>));
+
+  const expired = () =>
+    metadata.issuer.issue({
+      email: CLIENT_EMAIL,
+      audience: AUDIENCE,
+      format: "full",
+      issuedAt: Math.floor(Date.now() / 1000) - 7200,
+    });
+
+  it.each([
+    [
+      "a 401 that a retry with a fresh token cures",
+      200,
+      "",
+      (hits: number) => (hits === 1 ? 401 : 200),
+    ],
+    ["a 401 even after the retry", 502, "target_rejected_token", () => 401],
+    ["a 403", 502, "target_forbidden", () => 403],
+    ["a 5xx", 502, "target_error", () => 500],
+    ["a target that does not answer in time", 504, "target_timeout", () => 0],
+  ])("hold no part of any token after %s", async (_path, expectedStatus, loggedCode, statusFor) => {
+    let hits = 0;
+    const stub = await servers.stub((_req, res) => {
+      hits += 1;
+      const status = statusFor(hits);
+      if (status !== 0) res.status(status).json({});
+    });
+    const client = await startClient({ TARGET_URL: stub.url, TARGET_TIMEOUT_MS: "300" });
+    expect((await get(client)).status).toBe(expectedStatus);
+    if (loggedCode !== "") expect(logs.text()).toContain(`"code":"${loggedCode}"`);
+    expectNoPartOf(await issued(), logs.text());
+  });
+
+  it("hold no part of any token after the target was unreachable", async () => {
+    const client = await startClient({ TARGET_URL: await closedPortUrl() });
+    expect((await get(client)).status).toBe(502);
+    expect(logs.text()).toContain('"code":"target_unreachable"');
+    expectNoPartOf(await issued(), logs.text());
+  });
+
+  it("hold no part of an expired token the metadata server handed out", async () => {
+    const stale = await expired();
+    metadata.faults.answerIdentityRequests(10, stale);
+    const client = await startClient({ TARGET_URL: target.url });
+    expect((await get(client)).status).toBe(503);
+    expect(logs.text()).toContain('"code":"identity_token_unavailable"');
+    expectNoPartOf([stale, ...(await issued())], logs.text());
   });
 });
 

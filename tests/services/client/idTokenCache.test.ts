@@ -1,9 +1,19 @@
 import { IdTokenCache, TokenUnavailableError } from "../../../services/client/idTokenCache";
 
-/** An unsigned JWT that expires at `exp` (seconds); the cache only reads `exp` and `iat`. */
-function tokenExpiringAt(exp: number, label: string, iat?: number): string {
+const AUDIENCE = "https://target.example.run.app";
+
+/**
+ * A JWT-shaped token for `claims` with a made-up signature: the cache reads the claims and
+ * leaves the signature to the target.
+ */
+function jwtWith(claims: Record<string, unknown>): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  return `${part({ alg: "RS256" })}.${part({ exp, iat, label })}.sig`;
+  return `${part({ alg: "RS256" })}.${part(claims)}.sig`;
+}
+
+/** A token for the audience that expires at `exp` (seconds). */
+function tokenExpiringAt(exp: number, label: string, iat?: number): string {
+  return jwtWith({ aud: AUDIENCE, exp, iat, label });
 }
 
 /** A cache over a scripted fetcher and a clock the test moves by hand. */
@@ -12,6 +22,7 @@ function setup() {
   let fetches = 0;
   let pending: Array<{ resolve: (token: string) => void; reject: (error: Error) => void }> = [];
   const cache = new IdTokenCache({
+    audience: AUDIENCE,
     now: () => nowMs,
     fetchToken: () =>
       new Promise<string>((resolve, reject) => {
@@ -25,10 +36,13 @@ function setup() {
     next.resolve(tokenExpiringAt(iat + lifetimeSeconds, label, iat));
   };
   const fail = (message: string) => pending.shift()!.reject(new Error(message));
+  const answerWith = (body: string) => pending.shift()!.resolve(body);
   const settle = () => new Promise((resolve) => setImmediate(resolve));
   return {
     cache,
     answer,
+    answerWith,
+    now: () => nowMs,
     fail,
     settle,
     advance: (ms: number) => (nowMs += ms),
@@ -156,8 +170,63 @@ describe("the ID-token cache", () => {
     expect(labelOf(await retry)).toBe("recovered");
   });
 
+  it.each([
+    ["an HTML page", () => "<html><body>Service Unavailable</body></html>"],
+    ["garbage", () => "not.a.token"],
+    ["an empty answer", () => ""],
+    [
+      "a token for another audience",
+      (now: number) => jwtWith({ aud: "https://elsewhere.example", exp: now / 1000 + 3600 }),
+    ],
+    [
+      "a token for an audience extending the configured one",
+      (now: number) => jwtWith({ aud: `${AUDIENCE}.evil.example`, exp: now / 1000 + 3600 }),
+    ],
+    [
+      "a token for an audience the configured one extends",
+      (now: number) => jwtWith({ aud: AUDIENCE.slice(0, -1), exp: now / 1000 + 3600 }),
+    ],
+    [
+      "a token naming several audiences",
+      (now: number) =>
+        jwtWith({ aud: [AUDIENCE, "https://elsewhere.example"], exp: now / 1000 + 3600 }),
+    ],
+    ["a token without an expiry", () => jwtWith({ aud: AUDIENCE })],
+    [
+      "a token whose expiry is a string",
+      (now: number) => jwtWith({ aud: AUDIENCE, exp: String(now / 1000 + 3600) }),
+    ],
+    ["an expired token", (now: number) => jwtWith({ aud: AUDIENCE, exp: now / 1000 - 1 })],
+  ])("refuses %s from the metadata server and keeps nothing", async (_what, body) => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    t.answerWith(body(t.now()));
+    const error = await first.catch((reason: unknown) => reason);
+    expect(error).toBeInstanceOf(TokenUnavailableError);
+    expect((error as TokenUnavailableError).unusable).toBe(true);
+    // Nothing was kept: the next caller waits for a new fetch, which may then succeed.
+    const next = t.cache.get();
+    await t.settle();
+    expect(t.fetches()).toBe(2);
+    t.answer("good");
+    expect(labelOf(await next)).toBe("good");
+  });
+
+  it("never quotes what the metadata server answered in its error", async () => {
+    const t = setup();
+    const first = t.cache.get();
+    await t.settle();
+    const wrong = jwtWith({ aud: "https://elsewhere.example", exp: t.now() / 1000 + 3600 });
+    t.answerWith(wrong);
+    const error = (await first.catch((reason: unknown) => reason)) as Error;
+    for (const part of wrong.split(".")) expect(error.message).not.toContain(part);
+    expect(error.message).not.toContain("elsewhere");
+  });
+
   it("gives up on a fetch that takes longer than its timeout", async () => {
     const cache = new IdTokenCache({
+      audience: AUDIENCE,
       fetchToken: () => new Promise(() => undefined),
       fetchTimeoutMs: 50,
     });

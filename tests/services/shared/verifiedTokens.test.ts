@@ -1,9 +1,9 @@
-import { GOOGLE_ISSUERS } from "../../../services/shared/jwt";
+import { errors, type JWTVerifyGetKey } from "jose";
+import { GOOGLE_ISSUERS } from "../../../services/shared/idToken";
 import { cachingVerifier } from "../../../services/shared/verifiedTokens";
 import {
   idTokenClaims,
   newSigningKey,
-  nowSeconds,
   signToken,
   withCorruptedSignature,
 } from "../../helpers/tokens";
@@ -13,47 +13,50 @@ const AUDIENCE = "https://target.example.run.app";
 
 /** A verifier over one key, counting how often it had to look the key up (once per full check). */
 function setup(capacity?: number) {
-  let clock = nowSeconds();
   let keyLookups = 0;
+  const keys: JWTVerifyGetKey = async (header) => {
+    keyLookups += 1;
+    if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
+    return key.publicKey;
+  };
   const verify = cachingVerifier(
-    {
-      keys: async (kid) => {
-        keyLookups += 1;
-        return kid === key.kid ? key.publicKey : undefined;
-      },
-      audiences: [AUDIENCE],
-      issuers: GOOGLE_ISSUERS,
-      clockSkewSeconds: 30,
-      now: () => clock,
-    },
+    { keys, audiences: [AUDIENCE], issuers: GOOGLE_ISSUERS, clockSkewSeconds: 30 },
     capacity,
   );
-  return { verify, lookups: () => keyLookups, advance: (seconds: number) => (clock += seconds) };
+  return { verify, lookups: () => keyLookups };
 }
+
+function token(overrides: Record<string, unknown> = {}): Promise<string> {
+  return signToken(key, idTokenClaims({ aud: AUDIENCE, ...overrides }));
+}
+
+afterEach(() => jest.useRealTimers());
 
 describe("the verified-token cache", () => {
   it("checks a token fully once, then answers the same token from memory", async () => {
     const t = setup();
-    const token = signToken(key, idTokenClaims());
-    const first = await t.verify(token);
-    const again = await t.verify(token);
+    const valid = await token();
+    const first = await t.verify(valid);
+    const again = await t.verify(valid);
     expect(again).toEqual(first);
     expect(t.lookups()).toBe(1);
   });
 
   it("refuses a remembered token once it has expired", async () => {
     const t = setup();
-    const token = signToken(key, idTokenClaims());
-    await t.verify(token);
-    t.advance(3600 + 31);
-    await expect(t.verify(token)).rejects.toThrow("token has expired");
+    const valid = await token();
+    await t.verify(valid);
+    jest.useFakeTimers({ doNotFake: ["nextTick", "queueMicrotask", "setImmediate"] });
+    jest.setSystemTime(Date.now() + (3600 + 31) * 1000);
+    await expect(t.verify(valid)).rejects.toThrow("token has expired");
+    expect(t.lookups()).toBe(2);
   });
 
   it("never remembers a failure, and a forged signature never hits the cache", async () => {
     const t = setup();
-    const token = signToken(key, idTokenClaims());
-    await t.verify(token);
-    const forged = withCorruptedSignature(token);
+    const valid = await token();
+    await t.verify(valid);
+    const forged = withCorruptedSignature(valid);
     await expect(t.verify(forged)).rejects.toThrow("signature");
     await expect(t.verify(forged)).rejects.toThrow("signature");
     expect(t.lookups()).toBe(3);
@@ -61,8 +64,8 @@ describe("the verified-token cache", () => {
 
   it("forgets the oldest token when full", async () => {
     const t = setup(2);
-    const tokens = [1, 2, 3].map((n) => signToken(key, idTokenClaims({ sub: String(n) })));
-    for (const token of tokens) await t.verify(token);
+    const tokens = await Promise.all([1, 2, 3].map((n) => token({ sub: String(n) })));
+    for (const each of tokens) await t.verify(each);
     await t.verify(tokens[2]!);
     await t.verify(tokens[1]!);
     expect(t.lookups()).toBe(3);

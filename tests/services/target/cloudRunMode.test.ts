@@ -4,11 +4,14 @@ import { authenticatorFromConfig } from "../../../services/target/auth";
 import { createTargetApp } from "../../../services/target/app";
 import { readTargetConfig } from "../../../services/target/config";
 import { captureLogs } from "../../helpers/logs";
+import { emailNearMisses } from "../../helpers/nearMisses";
 import { TestServers } from "../../helpers/servers";
+import { MAX_TOKEN_LENGTH } from "../../../services/shared/idToken";
 import {
   idTokenClaims,
   newSigningKey,
   signToken,
+  tokensAround,
   withRemovedSignature,
 } from "../../helpers/tokens";
 
@@ -31,8 +34,8 @@ async function startTarget(env: Record<string, string>): Promise<RunningServer> 
 }
 
 /** A token as Cloud Run's front end forwards it. */
-function forwarded(email: string): string {
-  return withRemovedSignature(signToken(key, idTokenClaims({ email })));
+async function forwarded(email: string): Promise<string> {
+  return withRemovedSignature(await signToken(key, idTokenClaims({ email })));
 }
 
 let target: RunningServer;
@@ -50,7 +53,9 @@ async function call(server: RunningServer, headers: Record<string, string>) {
 
 describe("a target in cloud-run mode", () => {
   it("names the caller from the forwarded token whose signature Cloud Run removed", async () => {
-    const { status, body } = await call(target, { authorization: `Bearer ${forwarded(CLIENT)}` });
+    const { status, body } = await call(target, {
+      authorization: `Bearer ${await forwarded(CLIENT)}`,
+    });
     expect(status).toBe(200);
     expect(body.caller).toEqual({ email: CLIENT, subject: "111111111111111111111" });
     expect(body.authMode).toBe("cloud-run");
@@ -58,8 +63,8 @@ describe("a target in cloud-run mode", () => {
 
   it("takes X-Serverless-Authorization over Authorization", async () => {
     const { status, body } = await call(targetWithoutAllowList, {
-      "x-serverless-authorization": `Bearer ${forwarded(CLIENT)}`,
-      authorization: `Bearer ${forwarded(OTHER)}`,
+      "x-serverless-authorization": `Bearer ${await forwarded(CLIENT)}`,
+      authorization: `Bearer ${await forwarded(OTHER)}`,
     });
     expect(status).toBe(200);
     expect((body.caller as { email: string }).email).toBe(CLIENT);
@@ -68,7 +73,7 @@ describe("a target in cloud-run mode", () => {
   it("does not fall back to Authorization when X-Serverless-Authorization is malformed", async () => {
     const { status } = await call(target, {
       "x-serverless-authorization": "Basic Zm9vOmJhcg==",
-      authorization: `Bearer ${forwarded(CLIENT)}`,
+      authorization: `Bearer ${await forwarded(CLIENT)}`,
     });
     expect(status).toBe(401);
   });
@@ -86,21 +91,47 @@ describe("a target in cloud-run mode", () => {
   });
 
   it("enforces ALLOWED_INVOKERS with 403 even though IAM let the caller through", async () => {
-    const { status, body } = await call(target, { authorization: `Bearer ${forwarded(OTHER)}` });
+    const { status, body } = await call(target, {
+      authorization: `Bearer ${await forwarded(OTHER)}`,
+    });
     expect(status).toBe(403);
     expect(body.error).toBe("caller_not_allowed");
   });
 
+  it.each(emailNearMisses(CLIENT))(
+    "refuses with 403 a caller whose e-mail %s",
+    async (_how, email) => {
+      const { status, body } = await call(target, {
+        authorization: `Bearer ${await forwarded(email)}`,
+      });
+      expect(status).toBe(403);
+      expect(body.error).toBe("caller_not_allowed");
+    },
+  );
+
+  it(`refuses a forwarded token longer than ${MAX_TOKEN_LENGTH} characters with 401`, async () => {
+    const { within, over } = await tokensAround(
+      key,
+      idTokenClaims({ email: CLIENT }),
+      MAX_TOKEN_LENGTH,
+      withRemovedSignature,
+    );
+    expect((await call(target, { authorization: `Bearer ${within}` })).status).toBe(200);
+    const refused = await call(target, { authorization: `Bearer ${over}` });
+    expect(refused.status).toBe(401);
+    expect(refused.body.message).toMatch(/longer than 8192 characters/);
+  });
+
   it("compares invoker e-mails without regard to case", async () => {
     const { status } = await call(target, {
-      authorization: `Bearer ${forwarded(CLIENT.toUpperCase())}`,
+      authorization: `Bearer ${await forwarded(CLIENT.toUpperCase())}`,
     });
     expect(status).toBe(200);
   });
 
   it("without ALLOWED_INVOKERS accepts whoever Cloud Run's IAM check let through", async () => {
     const { status, body } = await call(targetWithoutAllowList, {
-      authorization: `Bearer ${forwarded(OTHER)}`,
+      authorization: `Bearer ${await forwarded(OTHER)}`,
     });
     expect(status).toBe(200);
     expect((body.caller as { email: string }).email).toBe(OTHER);

@@ -1,0 +1,106 @@
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { httpGetter } from "../../../services/client/httpGet";
+import { IDLE_CONNECTION_TIMEOUT_MS } from "../../../services/shared/lifecycle";
+
+/** A plain Node server whose handler also sees how many requests came on the same connection. */
+interface Server {
+  url: URL;
+  requests: number;
+  connections: Socket[];
+}
+
+const started: http.Server[] = [];
+
+async function serve(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse, onConnection: number) => void,
+  configure: (server: http.Server) => void = () => undefined,
+): Promise<Server> {
+  const perSocket = new WeakMap<Socket, number>();
+  const state: Server = { url: new URL("http://127.0.0.1"), requests: 0, connections: [] };
+  const server = http.createServer((req, res) => {
+    state.requests += 1;
+    const count = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, count);
+    handle(req, res, count);
+  });
+  server.on("connection", (socket) => state.connections.push(socket));
+  configure(server);
+  started.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  state.url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  return state;
+}
+
+afterEach(async () => {
+  await Promise.all(
+    started.splice(0).map((server) => {
+      const closed = once(server, "close");
+      server.close();
+      server.closeAllConnections();
+      return closed;
+    }),
+  );
+});
+
+const signal = () => AbortSignal.timeout(5000);
+
+describe("a GET on kept-alive connections", () => {
+  it("is sent once more, on a new connection, when a reused connection is reset before any answer", async () => {
+    // The first request on each connection is answered; any later one resets the connection,
+    // as a server closing an idle connection just as a request arrives would.
+    const server = await serve((req, res, onConnection) => {
+      if (onConnection > 1) req.socket.destroy();
+      else res.end("ok");
+    });
+    const get = httpGetter(server.url);
+    expect((await get({}, signal())).status).toBe(200);
+    const answer = await get({}, signal());
+    expect(answer).toMatchObject({ status: 200, body: "ok" });
+    expect(server.requests).toBe(3);
+    expect(server.connections).toHaveLength(2);
+  });
+
+  it("is not sent again when a brand-new connection is reset", async () => {
+    const server = await serve((req) => req.socket.destroy());
+    const get = httpGetter(server.url);
+    await expect(get({}, signal())).rejects.toMatchObject({ code: "ECONNRESET" });
+    expect(server.requests).toBe(1);
+  });
+
+  it("is sent at most twice, even when several kept-alive connections turn out stale", async () => {
+    let resetting = false;
+    const server = await serve((req, res, onConnection) => {
+      if (resetting && onConnection > 1) req.socket.destroy();
+      else res.end("ok");
+    });
+    const get = httpGetter(server.url);
+    // Three requests at once leave three kept-alive connections idle in the pool.
+    await Promise.all([1, 2, 3].map(() => get({}, signal())));
+    expect(server.connections).toHaveLength(3);
+    resetting = true;
+    const before = server.requests;
+    await expect(get({}, signal())).rejects.toMatchObject({ code: "ECONNRESET" });
+    expect(server.requests - before).toBe(2);
+  });
+
+  it("closes an idle connection itself, even when the server never times it out", async () => {
+    const server = await serve(
+      (_req, res) => res.end("ok"),
+      (plain) => {
+        // No idle timeout and no Keep-Alive hint from the server.
+        plain.keepAliveTimeout = 0;
+      },
+    );
+    const get = httpGetter(server.url, { idleSocketTimeoutMs: 200 });
+    const answer = await get({}, signal());
+    expect(answer.headers["keep-alive"]).toBeUndefined();
+    await once(server.connections[0]!, "close");
+  }, 3000);
+
+  it("closes idle connections sooner than a Node server's default keep-alive timeout would", () => {
+    expect(IDLE_CONNECTION_TIMEOUT_MS).toBeLessThan(http.createServer().keepAliveTimeout);
+  });
+});

@@ -1,0 +1,165 @@
+import type { JWK, JWTVerifyGetKey } from "jose";
+import { GOOGLE_ISSUERS, TokenError, verifyIdToken } from "../../../services/shared/idToken";
+import {
+  KEY_FETCH_COOLDOWN_MS,
+  KeysUnavailableError,
+  remoteKeySet,
+} from "../../../services/shared/remoteKeySet";
+import { TestServers } from "../../helpers/servers";
+import { idTokenClaims, newSigningKey, signToken, type TestSigningKey } from "../../helpers/tokens";
+
+const AUDIENCE = "https://target.example.run.app";
+const first = newSigningKey();
+const rotated = newSigningKey();
+const stranger = newSigningKey();
+
+/** What the publisher serves; each test sets it up, and may change it as it goes. */
+interface Publication {
+  keys: JWK[];
+  cacheControl: string;
+  status: number;
+  /** Holds each answer back this long; Infinity never answers. */
+  delayMs: number;
+}
+
+const servers = new TestServers();
+let publication: Publication;
+let publisher: Awaited<ReturnType<TestServers["stub"]>>;
+let keys: JWTVerifyGetKey;
+
+beforeEach(async () => {
+  // Only the clock is faked, so cooldowns and max-ages can pass without waiting; timers and
+  // I/O stay real.
+  jest.useFakeTimers({
+    doNotFake: [
+      "hrtime",
+      "nextTick",
+      "performance",
+      "queueMicrotask",
+      "setImmediate",
+      "clearImmediate",
+      "setInterval",
+      "clearInterval",
+      "setTimeout",
+      "clearTimeout",
+    ],
+  });
+  publication = {
+    keys: [first.jwk],
+    cacheControl: "public, max-age=3600",
+    status: 200,
+    delayMs: 0,
+  };
+  publisher = await servers.stub((_req, res) => {
+    const { keys: published, cacheControl, status, delayMs } = publication;
+    const answer = () => {
+      if (status !== 200) res.status(status).end();
+      else res.set("Cache-Control", cacheControl).json({ keys: published });
+    };
+    if (delayMs === Number.POSITIVE_INFINITY) return;
+    setTimeout(answer, delayMs);
+  });
+  keys = remoteKeySet({ url: publisher.url, timeoutMs: 200 });
+});
+afterEach(async () => {
+  jest.useRealTimers();
+  await servers.closeAll();
+});
+
+function advanceSeconds(seconds: number): void {
+  jest.setSystemTime(Date.now() + seconds * 1000);
+}
+
+async function verifySignedBy(key: TestSigningKey) {
+  const token = await signToken(key, idTokenClaims({ aud: AUDIENCE }));
+  return verifyIdToken(token, {
+    keys,
+    audiences: [AUDIENCE],
+    issuers: GOOGLE_ISSUERS,
+    clockSkewSeconds: 30,
+  });
+}
+
+describe("the remote key set", () => {
+  it("serves lookups from memory for as long as the publisher's max-age allows", async () => {
+    await verifySignedBy(first);
+    // Longer than jose's own ten-minute default, shorter than the max-age.
+    advanceSeconds(3599);
+    await verifySignedBy(first);
+    expect(publisher.hits()).toBe(1);
+  });
+
+  it("fetches the keys again once a max-age shorter than jose's default has passed", async () => {
+    publication.cacheControl = "public, max-age=120";
+    await verifySignedBy(first);
+    publication.keys = [rotated.jwk, first.jwk];
+    advanceSeconds(121);
+    await verifySignedBy(first);
+    expect(publisher.hits()).toBe(2);
+    // The refreshed set already holds the new key: using it costs no further fetch.
+    await verifySignedBy(rotated);
+    expect(publisher.hits()).toBe(2);
+  });
+
+  it("refetches for an unknown key id, at most once per cooldown", async () => {
+    await verifySignedBy(first);
+    publication.keys = [rotated.jwk, first.jwk];
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
+    await verifySignedBy(rotated);
+    expect(publisher.hits()).toBe(2);
+    // Made-up key ids inside the cooldown cost nothing.
+    for (let i = 0; i < 10; i += 1) {
+      await expect(verifySignedBy(stranger)).rejects.toThrow("token is signed by an unknown key");
+    }
+    expect(publisher.hits()).toBe(2);
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
+    await expect(verifySignedBy(stranger)).rejects.toThrow(TokenError);
+    expect(publisher.hits()).toBe(3);
+  });
+
+  it("retries a failed fetch at most once per cooldown, then recovers", async () => {
+    publication.status = 503;
+    await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
+    // Lookups every three seconds for 27 s, all inside the cooldown: no further fetch.
+    for (let i = 0; i < 9; i += 1) {
+      advanceSeconds(3);
+      await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
+    }
+    expect(publisher.hits()).toBe(1);
+    advanceSeconds(4);
+    await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
+    expect(publisher.hits()).toBe(2);
+    publication.status = 200;
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
+    await verifySignedBy(first);
+    expect(publisher.hits()).toBe(3);
+  });
+
+  it("keeps verifying with the keys it holds when a refresh after the max-age fails", async () => {
+    publication.cacheControl = "max-age=60";
+    await verifySignedBy(first);
+    publication.status = 500;
+    advanceSeconds(61);
+    await verifySignedBy(first);
+    expect(publisher.hits()).toBe(2);
+  });
+
+  it("makes concurrent lookups of a newly published key wait for one shared refetch", async () => {
+    await verifySignedBy(first);
+    publication.keys = [rotated.jwk, first.jwk];
+    // The refetch takes a while, so every lookup below arrives while it is still in flight.
+    publication.delayMs = 150;
+    advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => verifySignedBy(rotated)),
+    );
+    expect(results.map((result) => result.status)).toEqual(Array(20).fill("fulfilled"));
+    expect(publisher.hits()).toBe(2);
+  });
+
+  it("gives up on a publisher that does not answer within its timeout", async () => {
+    publication.delayMs = Number.POSITIVE_INFINITY;
+    // jose's own default is five seconds; this key set's 200 ms must be what applies.
+    await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
+  }, 2000);
+});
