@@ -2,8 +2,8 @@
  * The README's configuration table and Pulumi.yaml describe the same keys with the same
  * defaults, so neither can change without the other.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 
 const ROOT = join(__dirname, "..");
@@ -53,4 +53,17 @@ test("the README's configuration table lists every key of Pulumi.yaml with its d
   const table = readmeTable();
   const declared = projectFileDefaults();
   expect(Object.fromEntries(table)).toEqual(Object.fromEntries(declared));
+});
+
+test("every relative link in the README and docs/ points to a file that exists", () => {
+  const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).map((name) => `docs/${name}`)];
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = readFileSync(join(ROOT, page), "utf8");
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      if (!existsSync(join(ROOT, dirname(page), target!))) broken.push(`${page} → ${target}`);
+    }
+  }
+  expect(broken).toEqual([]);
 });
