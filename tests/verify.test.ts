@@ -46,18 +46,21 @@ describe("against the local stack", () => {
   });
   afterAll(() => stack?.stop());
 
-  test("passes every check, naming the client's account, and exits 0", async () => {
+  /** Verifies the local stack, with the target's own token as the foreign one, unless overridden. */
+  function verifyLocal(overrides: Record<string, string> = {}) {
     const { client, target } = stack.services;
-    const { status, stdout } = await verify([
-      "--client",
-      client.url,
-      "--target",
-      target.url,
-      "--client-account",
-      client.email,
-      "--other-token-command",
-      targetTokenCommand(stack),
-    ]);
+    const flags: Record<string, string> = {
+      "--client": client.url,
+      "--target": target.url,
+      "--other-token-command": targetTokenCommand(stack),
+      ...overrides,
+    };
+    return verify(Object.entries(flags).flat());
+  }
+
+  test("passes every check, naming the client's account, and exits 0", async () => {
+    const { client } = stack.services;
+    const { status, stdout } = await verifyLocal({ "--client-account": client.email });
     expect(row(stdout, "client GET /")).toMatch(new RegExp(`200, caller ${client.email}\\s+pass$`));
     expect(row(stdout, "target GET / without a token")).toMatch(/403\s+pass$/);
     expect(row(stdout, "target GET / with a token that is not the client's")).toMatch(
@@ -68,16 +71,8 @@ describe("against the local stack", () => {
   });
 
   test("fails, exiting 1, when the target it is given answers without a token", async () => {
-    const { client } = stack.services;
     // The client is public: as a "target" it is exactly the mistake the check exists for.
-    const { status, stdout } = await verify([
-      "--client",
-      client.url,
-      "--target",
-      client.url,
-      "--other-token-command",
-      targetTokenCommand(stack),
-    ]);
+    const { status, stdout } = await verifyLocal({ "--target": stack.services.client.url });
     expect(row(stdout, "target GET / without a token")).toMatch(
       /200: the target is public\s+fail$/,
     );
@@ -86,31 +81,15 @@ describe("against the local stack", () => {
   });
 
   test("fails when the target names a caller other than the expected client account", async () => {
-    const { client, target } = stack.services;
-    const { status, stdout } = await verify([
-      "--client",
-      client.url,
-      "--target",
-      target.url,
-      "--client-account",
-      "someone-else@local-project.iam.gserviceaccount.com",
-      "--other-token-command",
-      targetTokenCommand(stack),
-    ]);
+    const { status, stdout } = await verifyLocal({
+      "--client-account": "someone-else@local-project.iam.gserviceaccount.com",
+    });
     expect(row(stdout, "client GET /")).toMatch(/fail$/);
     expect(status).toBe(1);
   });
 
   test("skips the foreign-token check with the reason when no token can be had, and still passes", async () => {
-    const { client, target } = stack.services;
-    const { status, stdout } = await verify([
-      "--client",
-      client.url,
-      "--target",
-      target.url,
-      "--other-token-command",
-      "exit 3",
-    ]);
+    const { status, stdout } = await verifyLocal({ "--other-token-command": "exit 3" });
     expect(row(stdout, "target GET / with a token that is not the client's")).toMatch(
       /no token from `exit 3`: exit code 3\s+skip$/,
     );
