@@ -1,19 +1,24 @@
 /**
  * A Launcher for the local stack that runs each service from its image, the way Cloud Run runs
  * it: `docker run` with PORT set and the service listening on all interfaces (HOST, which the
- * stack sets to keep processes on loopback, is left out), and `docker stop` (SIGTERM, then
- * SIGKILL after the grace period) to end it. Containers share the host's network, so the stack's
- * stand-ins on loopback and the containers reach each other as they would on one machine.
+ * stack sets to keep processes on loopback, is left out); ready once `/health` answers 200, as
+ * Cloud Run's startup probe checks; `docker stop` (SIGTERM, then SIGKILL after the grace period)
+ * to end it. Containers share the host's network, so the stack's stand-ins on loopback and the
+ * containers reach each other as they would on one machine.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
-import { type LaunchedService, type LaunchRequest, waitForListening } from "../../local/launcher";
+import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
+import type { LaunchedService, LaunchRequest } from "../../local/launcher";
 import type { DockerEngine } from "./dockerEngine";
 
 /** A service running in a container. */
 export interface ContainerService extends LaunchedService {
   container: string;
+  /** From `docker run` to the first 200 on /health. */
+  startedInMs: number;
   /** What the service logged so far, one line each. */
   output(): string;
 }
@@ -39,6 +44,9 @@ export interface ContainerLauncher {
 
 /** Long enough for a container's first start on a slow machine; a process needs far less. */
 const START_TIMEOUT_MS = 30_000;
+/** Cloud Run sends SIGKILL this long after SIGTERM. */
+const CLOUD_RUN_GRACE_MS = 10_000;
+const HEALTH_POLL_INTERVAL_MS = 10;
 
 /** A port nothing listens on now, on all interfaces, as a service in a container would bind. */
 export async function freePort(): Promise<number> {
@@ -49,6 +57,17 @@ export async function freePort(): Promise<number> {
   probe.close();
   await once(probe, "close");
   return port;
+}
+
+/** Whether `url` answers 200 now; false for any error, as a probe counts it. */
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 /** A launcher running `imageOf(bundle)` for each request, through `engine`. */
@@ -70,6 +89,7 @@ export function containerLauncher(
     const env = { ...given, PORT: String(port) };
     started += 1;
     const container = `s2s-test-${request.name}-${process.pid}-${started}`;
+    const begin = performance.now();
     const child = spawn(
       engine.client,
       [
@@ -84,28 +104,35 @@ export function containerLauncher(
     );
     // `docker run` attached to the container exits with the container's exit code.
     const exited = once(child, "close").then(([code]) => code as number | null);
+    let hasExited = false;
+    void exited.then(() => (hasExited = true));
     const lines: string[] = [];
     const output = () => lines.join("\n");
-
-    const listening = await waitForListening(child, {
-      name: container,
-      exited,
-      timeoutMs: START_TIMEOUT_MS,
-      onLine: (line) => lines.push(typeof line === "string" ? line : JSON.stringify(line)),
-    }).catch(async (error: Error) => {
-      await engine.docker(["rm", "--force", container]).catch(() => undefined);
-      throw new Error(`${error.message}\n${output()}`);
-    });
-    if (listening !== port) {
-      throw new Error(`${container} listened on port ${listening}, not PORT ${port}`);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => lines.push(line));
     }
+
+    const health = `http://127.0.0.1:${port}/health`;
+    while (!(await healthy(health))) {
+      const failure = hasExited
+        ? `exited with code ${await exited} before answering 200 on /health`
+        : performance.now() - begin > START_TIMEOUT_MS
+          ? `gave no 200 on /health within ${START_TIMEOUT_MS} ms`
+          : undefined;
+      if (failure !== undefined) {
+        await engine.docker(["rm", "--force", container]).catch(() => undefined);
+        throw new Error(`${container} ${failure}:\n${output()}`);
+      }
+      await delay(HEALTH_POLL_INTERVAL_MS);
+    }
+    const startedInMs = performance.now() - begin;
 
     const pid = Number(await engine.docker(["inspect", "--format={{.State.Pid}}", container]));
     let stopping: Promise<void> | undefined;
-    const stop = async (graceMs = 10_000) => {
-      const begin = performance.now();
+    const stop = async (graceMs: number) => {
+      const stopBegin = performance.now();
       await engine.docker(["stop", `--time=${Math.ceil(graceMs / 1000)}`, container]);
-      const seconds = (performance.now() - begin) / 1000;
+      const seconds = (performance.now() - stopBegin) / 1000;
       await exited;
       const exitCode = Number(
         await engine.docker(["inspect", "--format={{.State.ExitCode}}", container]),
@@ -119,8 +146,9 @@ export function containerLauncher(
       port,
       url: `http://127.0.0.1:${port}`,
       pid,
+      startedInMs,
       // The stack may stop a service and then stop everything: the second stop does nothing.
-      stop: (graceMs) => (stopping ??= stop(graceMs)),
+      stop: (graceMs = CLOUD_RUN_GRACE_MS) => (stopping ??= stop(graceMs)),
       exited,
       output,
     };
