@@ -238,6 +238,7 @@ describe("the service images", () => {
 
 describe("the images running as Cloud Run runs them", () => {
   beforeAll(async () => {
+    // Fails here, naming the image, when a build failed, rather than midway through the stack.
     for (const bundle of BUNDLES) imageOf(bundle);
     launcher = containerLauncher(engine!, imageOf);
     const launch = launcher.launch;
