@@ -6,12 +6,30 @@
 //   node build.mjs target client    only those (the container images build only the services)
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build } from "esbuild";
+
+// The first thing `npm start` runs: say plainly what is missing instead of a stack trace.
+const REQUIRED_NODE_MAJOR = 22;
+if (Number(process.versions.node.split(".")[0]) < REQUIRED_NODE_MAJOR) {
+  console.error(
+    `Node.js ${REQUIRED_NODE_MAJOR} or later is required; this is ${process.version}. See .nvmrc.`,
+  );
+  process.exit(1);
+}
+let build;
+try {
+  ({ build } = await import("esbuild"));
+} catch (error) {
+  if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
+  console.error("The dependencies are not installed: run `npm ci` first.");
+  process.exit(1);
+}
 
 export const BUNDLES = {
   target: "services/target/server.ts",
   client: "services/client/server.ts",
   local: "local/start.ts",
+  // `npm run verify`: the live check of a deployed stack.
+  verify: "verify.ts",
   // The benchmark and the pattern it compares against; never part of an image.
   bench: "bench/run.ts",
   "naive-client": "bench/naiveClient.ts",

@@ -2,9 +2,10 @@
  * The stack's configuration: the one place that reads Pulumi config. Every value is checked
  * here, once, and the program receives plain typed values.
  *
- * Pulumi.yaml declares every key with its description and default, which is what
- * `pulumi config` and the README's table show. The same defaults are repeated below so that the
- * program behaves identically when the CLI has not filled them in; a test keeps the two equal.
+ * Pulumi.yaml declares every key with its description and its default, and the Pulumi CLI hands
+ * the program those defaults for any key a stack does not set; no default is repeated here.
+ * Single values are checked with Pulumi's own typed getters, whose errors name the key; rules
+ * between keys are checked below, with errors that name the keys and say how to fix them.
  */
 import * as gcpConfig from "@pulumi/gcp/config";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,10 +15,7 @@ import {
   type Ingress,
   type PublicAccess,
 } from "./components/cloudRunService";
-import { TOKEN_HEADERS } from "./services/client/config";
-import { ConfigError, EnvReader } from "./services/shared/env";
-import type { CredentialHeader } from "./services/shared/bearer";
-import { DEFAULT_NAME_PREFIX, TOPOLOGY, serviceAccountId } from "./services/topology";
+import { TOKEN_HEADERS, type TokenHeader } from "./services/environment";
 
 /** Whole CPUs only: Cloud Run serves concurrent requests only with one CPU or more. */
 export const CPU_LIMITS = ["1", "2", "4", "6", "8"] as const;
@@ -29,205 +27,224 @@ export interface StackConfig {
   region: string;
   /** Prefix of every name the stack creates: service accounts, services, the repository. */
   namePrefix: string;
-  /** Who may reach the private services over the network: anyone, or only the project's VPC. */
+  /** Who may reach the target over the network: anyone, or only the project's VPC. */
   targetIngress: Ingress;
-  /** An audience the private services accept besides their URL; undefined means the URL. */
+  /** Subnet the client sends all its egress through; required for internal ingress. */
+  clientVpcSubnet: string | undefined;
+  /** An audience the target accepts besides its URL; undefined means the URL. */
   customAudience: string | undefined;
-  /** How services declared public in the topology let unauthenticated callers in. */
+  /** How the client lets unauthenticated callers in. */
   publicAccess: PublicAccess;
-  /** The header a calling service carries its ID token in. */
-  tokenHeader: CredentialHeader;
+  /** The header the client carries its ID token in. */
+  tokenHeader: TokenHeader;
   /** Whether Cloud Run refuses to delete the services (then `pulumi destroy` fails). */
   deletionProtection: boolean;
-  /** Instances each service keeps running when idle. */
-  minInstances: number;
-  /** Upper bound on the instances of each service. */
-  maxInstances: number;
-  /** Requests one instance serves at once. */
-  concurrency: number;
-  /** CPU limit of each instance. */
-  cpu: (typeof CPU_LIMITS)[number];
-  /** Memory limit of each instance, e.g. `512Mi`. */
-  memory: string;
-  /** Subnet the calling services send all egress through; required for internal ingress. */
-  clientVpcSubnet: string | undefined;
+  /** Instances each service keeps running when idle, and at most. */
+  scaling: { minInstances: number; maxInstances: number };
+  /** Per instance: CPU limit, memory limit (e.g. `512Mi`) and requests served at once. */
+  resources: { cpu: (typeof CPU_LIMITS)[number]; memory: string; concurrency: number };
+  /** How many image versions the registry keeps, and when it drops untagged ones. */
+  imageRetention: { keepVersions: number; deleteUntaggedAfterDays: number };
+  /** Whether `pulumi preview` builds the images too, to surface Dockerfile errors early. */
+  buildOnPreview: boolean;
 }
 
-/** The keys in the project's namespace and their defaults, exactly as Pulumi.yaml declares them. */
-export const PROJECT_DEFAULTS = {
-  namePrefix: DEFAULT_NAME_PREFIX,
-  targetIngress: "all",
-  customAudience: "",
-  publicAccess: "invoker-iam-disabled",
-  tokenHeader: "authorization",
-  deletionProtection: false,
-  minInstances: 0,
-  maxInstances: 3,
-  concurrency: 80,
-  cpu: "1",
-  memory: "512Mi",
-  clientVpcSubnet: "",
-} as const;
+/** The keys in the project's namespace, each declared with its default in Pulumi.yaml. */
+export const STACK_KEYS = [
+  "namePrefix",
+  "targetIngress",
+  "clientVpcSubnet",
+  "customAudience",
+  "publicAccess",
+  "tokenHeader",
+  "deletionProtection",
+  "minInstances",
+  "maxInstances",
+  "concurrency",
+  "cpu",
+  "memory",
+  "keepImageVersions",
+  "deleteUntaggedImagesAfterDays",
+  "buildOnPreview",
+] as const;
 
-export type ProjectKey = keyof typeof PROJECT_DEFAULTS;
-
-/** Provider keys the stack reads: `gcp:project` has no default, `gcp:region` has this one. */
-export const DEFAULT_REGION = "europe-west1";
-export const REQUIRED_KEYS = ["gcp:project"] as const;
-
-/**
- * Raw values as `pulumi config set` stores them: strings, keyed as a user types them
- * (`maxInstances`, `gcp:region`). Absent keys are undefined.
- */
-export type RawConfig = Readonly<Record<string, string | undefined>>;
+type StackKey = (typeof STACK_KEYS)[number];
 
 /** A config value the stack cannot use; the message names the key and how to fix it. */
 export class StackConfigError extends Error {
+  override readonly name = "StackConfigError";
   constructor(
-    public readonly key: string,
-    message: string,
+    readonly key: string,
+    problem: string,
   ) {
-    super(message);
-    this.name = "StackConfigError";
+    super(`config "${key}" ${problem}. Fix it with: pulumi config set ${key} <value>`);
   }
 }
 
+/**
+ * The prefix ends up in the service-account ids `<prefix>-target` and `<prefix>-client`, whose
+ * rules are the strictest of all the names it is part of: at most 30 characters, lowercase
+ * letters, digits and hyphens, starting with a letter.
+ */
+const NAME_PREFIX = /^[a-z][a-z0-9-]{0,22}$/;
+/** Cloud Run's memory limits run from 128 MiB to 32 GiB. */
 const MEMORY = /^(\d+)(Mi|Gi)$/;
 const MIN_MEMORY_MI = 128;
 const MAX_MEMORY_MI = 32 * 1024;
 
-function memory(settings: EnvReader, key: ProjectKey & "memory"): string {
-  const value = settings.optional(key) ?? PROJECT_DEFAULTS[key];
-  const match = MEMORY.exec(value);
+/**
+ * The memory Cloud Run accepts with each CPU limit, in MiB, from its documentation: more than
+ * 4, 8, 16 and 24 GiB need at least 2, 4, 6 and 8 CPUs
+ * (https://cloud.google.com/run/docs/configuring/services/memory-limits), and 4, 6 and 8 CPUs
+ * need at least 2, 4 and 4 GiB (https://cloud.google.com/run/docs/configuring/services/cpu).
+ * Cloud Run's one concurrency rule for CPU, concurrency 1 below one CPU, cannot apply: the
+ * stack offers whole CPUs only.
+ */
+const MEMORY_RANGE_MI: Record<(typeof CPU_LIMITS)[number], [number, number]> = {
+  "1": [MIN_MEMORY_MI, 4 * 1024],
+  "2": [MIN_MEMORY_MI, 8 * 1024],
+  "4": [2 * 1024, 16 * 1024],
+  "6": [4 * 1024, 24 * 1024],
+  "8": [4 * 1024, 32 * 1024],
+};
+
+/** A size in MiB as Cloud Run writes it: whole GiB as `Gi`, the rest as `Mi`. */
+function size(mebibytes: number): string {
+  return mebibytes % 1024 === 0 ? `${mebibytes / 1024}Gi` : `${mebibytes}Mi`;
+}
+
+class Reader {
+  private readonly config = new pulumi.Config();
+
+  string(key: StackKey): string {
+    return this.config.require(key);
+  }
+
+  /** Pulumi.yaml spells "not set" as an empty default. */
+  optionalToken(key: StackKey): string | undefined {
+    const value = this.config.get(key)?.trim();
+    if (value !== undefined && /[\s,]/.test(value)) {
+      throw new StackConfigError(key, `must not contain spaces or commas (got "${value}")`);
+    }
+    return value === "" ? undefined : value;
+  }
+
+  oneOf<T extends string>(key: StackKey, allowedValues: readonly T[]): T {
+    return this.config.require<T>(key, { allowedValues: [...allowedValues] });
+  }
+
+  integer(key: StackKey, min: number, max: number): number {
+    const value = this.config.requireNumber(key, { min, max });
+    if (!Number.isInteger(value)) {
+      throw new StackConfigError(
+        key,
+        `must be a whole number from ${min} to ${max} (got ${value})`,
+      );
+    }
+    return value;
+  }
+
+  boolean(key: StackKey): boolean {
+    return this.config.requireBoolean(key);
+  }
+
+  /** Keys in the project's namespace that the stack does not read: most likely typos. */
+  unknownKeys(): string[] {
+    const namespace = `${this.config.name}:`;
+    return Object.keys(pulumi.runtime.allConfig())
+      .filter((key) => key.startsWith(namespace))
+      .map((key) => key.slice(namespace.length))
+      .filter((key) => !(STACK_KEYS as readonly string[]).includes(key));
+  }
+}
+
+/** The CPU and memory limits, checked together as Cloud Run checks them. */
+function resourceLimits(reader: Reader): Pick<StackConfig["resources"], "cpu" | "memory"> {
+  const cpu = reader.oneOf("cpu", CPU_LIMITS);
+  const memory = reader.string("memory");
+  const match = MEMORY.exec(memory);
   const mebibytes = match === null ? Number.NaN : Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
   if (!(mebibytes >= MIN_MEMORY_MI && mebibytes <= MAX_MEMORY_MI)) {
-    throw new ConfigError(
-      key,
-      `must be a size from ${MIN_MEMORY_MI}Mi to 32Gi written like 512Mi or 1Gi (got "${value}")`,
+    throw new StackConfigError(
+      "memory",
+      `must be a size from ${MIN_MEMORY_MI}Mi to 32Gi written like 512Mi or 1Gi (got "${memory}")`,
     );
   }
-  return value;
-}
-
-/** An optional single token: unset means "not set"; whitespace or commas are never valid. */
-function optionalToken(settings: EnvReader, key: ProjectKey): string | undefined {
-  const value = settings.optional(key);
-  if (value !== undefined && /[\s,]/.test(value)) {
-    throw new ConfigError(key, `must not contain spaces or commas (got "${value}")`);
-  }
-  return value;
-}
-
-function namePrefix(settings: EnvReader, key: ProjectKey & "namePrefix"): string {
-  const value = settings.optional(key) ?? PROJECT_DEFAULTS[key];
-  // The prefix ends up in every service account id, whose rules are the strictest of all the
-  // names it is part of, so checking those ids checks the prefix for every declared service.
-  const makesValidIds = Object.keys(TOPOLOGY).every((service) => {
-    try {
-      serviceAccountId(value, service);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!makesValidIds) {
-    throw new ConfigError(
-      key,
-      `must be lowercase letters, digits and hyphens, start with a letter, and leave every service account id (<prefix>-<service>) 6-30 characters long (got "${value}")`,
+  const [least, most] = MEMORY_RANGE_MI[cpu];
+  if (mebibytes < least || mebibytes > most) {
+    throw new StackConfigError(
+      "memory",
+      `must be from ${size(least)} to ${size(most)} when cpu is ${cpu}, as Cloud Run requires (got "${memory}"); or change cpu (pulumi config set cpu <1, 2, 4, 6 or 8>)`,
     );
   }
-  return value;
+  return { cpu, memory };
 }
 
-function readSettings(settings: EnvReader): StackConfig {
-  const project = settings.required("gcp:project", "the ID of your Google Cloud project");
-  const minInstances = settings.integer("minInstances", PROJECT_DEFAULTS.minInstances, {
-    min: 0,
-    max: 1000,
-  });
-  const maxInstances = settings.integer("maxInstances", PROJECT_DEFAULTS.maxInstances, {
-    min: 1,
-    max: 1000,
-  });
+/** Reads the stack's configuration from the Pulumi engine and checks it. */
+export function loadStackConfig(): StackConfig {
+  const reader = new Reader();
+  const [unknown] = reader.unknownKeys();
+  if (unknown !== undefined) {
+    throw new Error(
+      `config "${unknown}" is not a setting of this stack; the settings are ${STACK_KEYS.join(", ")}. Remove it with: pulumi config rm ${unknown}`,
+    );
+  }
+  // The provider's own lookups, so that the stack and the provider always agree on the project
+  // and region, including when they come from GOOGLE_PROJECT or GOOGLE_REGION.
+  const project = gcpConfig.project;
+  if (project === undefined || project.trim() === "") {
+    throw new Error(
+      "config gcp:project is required: the ID of your Google Cloud project. Set it with: pulumi config set gcp:project <your-project-id>",
+    );
+  }
+  const region = gcpConfig.region;
+  if (region === undefined || region.trim() === "") {
+    throw new Error(
+      "config gcp:region is required. Set it with: pulumi config set gcp:region <region>",
+    );
+  }
+
+  const namePrefix = reader.string("namePrefix");
+  if (!NAME_PREFIX.test(namePrefix)) {
+    throw new StackConfigError(
+      "namePrefix",
+      `must be 1-23 lowercase letters, digits and hyphens starting with a letter, so that the service account ids <prefix>-target and <prefix>-client are valid (got "${namePrefix}")`,
+    );
+  }
+  const minInstances = reader.integer("minInstances", 0, 1000);
+  const maxInstances = reader.integer("maxInstances", 1, 1000);
   if (minInstances > maxInstances) {
-    throw new ConfigError(
+    throw new StackConfigError(
       "minInstances",
       `must not exceed maxInstances (${minInstances} > ${maxInstances})`,
     );
   }
-  const targetIngress = settings.oneOf("targetIngress", INGRESS, PROJECT_DEFAULTS.targetIngress);
-  const clientVpcSubnet = optionalToken(settings, "clientVpcSubnet");
+  const targetIngress = reader.oneOf("targetIngress", INGRESS);
+  const clientVpcSubnet = reader.optionalToken("clientVpcSubnet");
   if (targetIngress === "internal" && clientVpcSubnet === undefined) {
     // Cloud Run only counts a call as internal when it leaves the caller through a VPC; without
     // that route every call from the client to an internal-only target would be refused.
-    throw new ConfigError(
+    throw new StackConfigError(
       "clientVpcSubnet",
       "is required when targetIngress is internal: the subnet (with Private Google Access) the client sends its calls through",
     );
   }
   return {
     project,
-    region: settings.optional("gcp:region") ?? DEFAULT_REGION,
-    namePrefix: namePrefix(settings, "namePrefix"),
+    region,
+    namePrefix,
     targetIngress,
-    customAudience: optionalToken(settings, "customAudience"),
-    publicAccess: settings.oneOf("publicAccess", PUBLIC_ACCESS, PROJECT_DEFAULTS.publicAccess),
-    tokenHeader: settings.oneOf("tokenHeader", TOKEN_HEADERS, PROJECT_DEFAULTS.tokenHeader),
-    deletionProtection: settings.boolean("deletionProtection", PROJECT_DEFAULTS.deletionProtection),
-    minInstances,
-    maxInstances,
-    concurrency: settings.integer("concurrency", PROJECT_DEFAULTS.concurrency, {
-      min: 1,
-      max: 1000,
-    }),
-    cpu: settings.oneOf("cpu", CPU_LIMITS, PROJECT_DEFAULTS.cpu),
-    memory: memory(settings, "memory"),
     clientVpcSubnet,
+    customAudience: reader.optionalToken("customAudience"),
+    publicAccess: reader.oneOf("publicAccess", PUBLIC_ACCESS),
+    tokenHeader: reader.oneOf("tokenHeader", TOKEN_HEADERS),
+    deletionProtection: reader.boolean("deletionProtection"),
+    scaling: { minInstances, maxInstances },
+    resources: { ...resourceLimits(reader), concurrency: reader.integer("concurrency", 1, 1000) },
+    imageRetention: {
+      keepVersions: reader.integer("keepImageVersions", 1, 100),
+      deleteUntaggedAfterDays: reader.integer("deleteUntaggedImagesAfterDays", 1, 365),
+    },
+    buildOnPreview: reader.boolean("buildOnPreview"),
   };
-}
-
-/**
- * Checks raw config values and applies the defaults. Throws a {@link StackConfigError} naming
- * the key for the first invalid value, including keys in the project's namespace that the stack
- * does not know (a typo would otherwise be ignored without a word). Values are read with the
- * same reader, and the same rules, as the services read their environment.
- */
-export function parseStackConfig(raw: RawConfig): StackConfig {
-  for (const [key, value] of Object.entries(raw)) {
-    if (value !== undefined && !key.includes(":") && !(key in PROJECT_DEFAULTS)) {
-      throw new StackConfigError(
-        key,
-        `config "${key}" is not a setting of this stack; the settings are ${Object.keys(PROJECT_DEFAULTS).join(", ")}. Remove it with: pulumi config rm ${key}`,
-      );
-    }
-  }
-  try {
-    return readSettings(new EnvReader(raw));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new StackConfigError(
-      error.setting,
-      `config "${error.setting}" ${error.problem}. Fix it with: pulumi config set ${error.setting} <value>`,
-    );
-  }
-}
-
-/** Reads the stack's configuration from the Pulumi engine and checks it. */
-export function loadStackConfig(): StackConfig {
-  const config = new pulumi.Config();
-  const raw: Record<string, string | undefined> = {};
-  const namespace = `${config.name}:`;
-  for (const key of Object.keys(pulumi.runtime.allConfig())) {
-    if (key.startsWith(namespace)) {
-      const name = key.slice(namespace.length);
-      // Config values reach the program as strings; String() keeps that true for any value.
-      const value = config.get(name);
-      raw[name] = value === undefined ? undefined : String(value);
-    }
-  }
-  // The provider's own lookups, so that the stack and the provider always agree on the project
-  // and region, including when they come from GOOGLE_PROJECT or GOOGLE_REGION.
-  raw["gcp:project"] = gcpConfig.project;
-  raw["gcp:region"] = gcpConfig.region;
-  return parseStackConfig(raw);
 }

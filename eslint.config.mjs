@@ -3,7 +3,17 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "build/", "coverage/", "bench/results.json"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "build/",
+      "coverage/",
+      ".careless/",
+      "tests/components/.program-*/",
+      "bench/results.json",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

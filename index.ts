@@ -1,64 +1,41 @@
 /**
- * The Pulumi program. It turns the one declaration of the services and who may invoke whom
- * (services/topology.ts) into Google Cloud resources: the APIs, an Artifact Registry repository,
- * one image per service, one Cloud Run service per declaration, each with its own service
- * account, and one `roles/run.invoker` grant per declared invoker. Nothing is granted at
- * project level.
+ * The stack: a private **target** service, a **client** service that runs as its own service
+ * account, and **one grant** between them: `roles/run.invoker` on the target for the client's
+ * account. Nothing else is granted to anyone, and nothing at project level.
  *
- * The module exports a function, which Pulumi calls to run the program; its result is the
- * stack's outputs. Tests call the same function under mocks, once per configuration.
+ * Read top to bottom: config, APIs, registry, images, the target, the client's account, the
+ * client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
+ * call the same function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import * as time from "@pulumiverse/time";
 import { CloudRunService } from "./components/cloudRunService";
-import { ContainerImage } from "./components/containerImage";
-import { type StackConfig, loadStackConfig } from "./config";
-import {
-  IMAGE_BUILD,
-  TOPOLOGY,
-  type Topology,
-  callOrder,
-  invokersOf,
-  isPublic,
-  serviceAccountId,
-  serviceEnvironment,
-} from "./services/topology";
+import { ContainerImage, imageCleanup } from "./components/containerImage";
+import { loadStackConfig } from "./config";
+import * as services from "./services/environment";
 
-/** The Google APIs the stack calls, enabled before anything that needs them. */
-const REQUIRED_APIS = ["run", "artifactregistry", "iam"] as const;
+export = () => {
+  const config = loadStackConfig();
+  // Ids and e-mails are known before the accounts exist, so the target can name its one caller.
+  const accounts = services.serviceAccounts(config.namePrefix, config.project);
 
-function privateServices(topology: Topology): string[] {
-  return Object.keys(topology).filter((service) => !isPublic(topology, service));
-}
-
-function createStack(config: StackConfig): Record<string, pulumi.Output<string>> {
-  if (config.customAudience !== undefined && privateServices(TOPOLOGY).length > 1) {
-    // A token minted for one private service would then be accepted by all of them.
-    throw new Error(
-      `customAudience can only be used while one service is private; ${privateServices(TOPOLOGY).join(", ")} are`,
-    );
-  }
-  // A private service names its invokers' accounts, and an invoker is declared after the
-  // service it calls, whose URL it needs. Deferred outputs let the private service refer to an
-  // account that the loop below has not created yet; each is resolved once its service exists.
-  const accountEmails = new Map(
-    Object.keys(TOPOLOGY).map((service) => [service, pulumi.deferredOutput<string>()] as const),
-  );
-  const accountEmail = (service: string): pulumi.Output<string> => {
-    const [email] = accountEmails.get(service) ?? [];
-    if (email === undefined) throw new Error(`unknown service "${service}"`);
-    return email;
-  };
-
-  const apis = REQUIRED_APIS.map(
+  // The APIs the stack calls. Other workloads may rely on them too, so destroying the stack
+  // leaves them enabled.
+  const apis = ["run", "artifactregistry", "iam"].map(
     (api) =>
       new gcp.projects.Service(`${api}-api`, {
         service: `${api}.googleapis.com`,
-        // Other workloads in the project may rely on these APIs; destroying this stack must
-        // not switch them off.
         disableOnDestroy: false,
       }),
   );
+  // Enabling an API is eventually consistent: resources created right after it can fail with
+  // "API has not been used in project … or it is disabled". The Google provider's guide
+  // (registry.terraform.io/providers/hashicorp/google/latest/docs/guides/google_project_service,
+  // "Newly activated service errors") recommends a time-based wait after enabling; it is created
+  // with the APIs, so only the first `pulumi up` waits.
+  const apisReady = new time.Sleep("apis-ready", { createDuration: "60s" }, { dependsOn: apis });
+  const afterApis = { dependsOn: [apisReady] };
 
   const registry = new gcp.artifactregistry.Repository(
     "images",
@@ -66,108 +43,84 @@ function createStack(config: StackConfig): Record<string, pulumi.Output<string>>
       repositoryId: `${config.namePrefix}-images`,
       location: config.region,
       format: "DOCKER",
-      description: "Images of the Cloud Run services of this stack",
+      ...imageCleanup(config.imageRetention),
     },
-    { dependsOn: apis },
+    afterApis,
   );
 
-  const deployed = new Map<string, CloudRunService>();
-  const deployedService = (service: string): CloudRunService => {
-    const found = deployed.get(service);
-    if (found === undefined) throw new Error(`service "${service}" is not deployed yet`);
-    return found;
-  };
-
-  for (const service of callOrder(TOPOLOGY)) {
-    const declaration = TOPOLOGY[service]!;
-    const open = isPublic(TOPOLOGY, service);
-
-    const image = new ContainerImage(service, {
+  // One Dockerfile builds both images; the SERVICE build argument picks the bundle.
+  const image = (service: "target" | "client") =>
+    new ContainerImage(service, {
       repositoryUrl: registry.registryUri,
-      imageName: declaration.bundle,
-      context: IMAGE_BUILD.context,
-      dockerfile: IMAGE_BUILD.dockerfile,
-      buildArgs: { [IMAGE_BUILD.bundleArg]: declaration.bundle },
-    });
+      context: ".",
+      dockerfile: "services/Dockerfile",
+      imageName: service,
+      buildArgs: { SERVICE: service },
+      buildOnPreview: config.buildOnPreview,
+    }).digestReference;
 
-    const callee = declaration.calls === undefined ? undefined : deployedService(declaration.calls);
-    const calleeIsPrivate =
-      declaration.calls !== undefined && !isPublic(TOPOLOGY, declaration.calls);
-    const env: Record<string, pulumi.Input<string>> = {
-      ...serviceEnvironment<pulumi.Input<string>>(TOPOLOGY, service, {
-        projectId: config.project,
-        allowedInvokers: pulumi
-          .all(invokersOf(TOPOLOGY, service).map(accountEmail))
-          .apply((emails) => emails.join(",")),
-        ...(callee && {
-          callee: {
-            url: callee.uri,
-            audience: (calleeIsPrivate ? config.customAudience : undefined) ?? callee.uri,
-          },
-        }),
+  // What both services share: region, deletion protection, sizes and the health probe's path.
+  const { project, region, deletionProtection, scaling, resources } = config;
+  const healthPath = services.HEALTH_PATH;
+  const runtime = { region, deletionProtection, scaling, resources, healthPath };
+
+  // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
+  // token whose principal holds roles/run.invoker on it; the app then admits only the client.
+  const target = new CloudRunService(
+    "target",
+    {
+      ...runtime,
+      serviceName: `${config.namePrefix}-target`,
+      serviceAccount: { accountId: accounts.target.id },
+      description: "Private target: answers only the client's service account",
+      image: image("target"),
+      env: services.targetEnvironment({ projectId: project, clientEmail: accounts.client.email }),
+      ingress: config.targetIngress,
+      customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
+    },
+    afterApis,
+  );
+
+  // The client's own identity, holding no project role: the one grant below is all it has.
+  const clientAccount = new gcp.serviceaccount.Account(
+    "client-account",
+    { accountId: accounts.client.id, description: "The client's identity: invokes the target" },
+    afterApis,
+  );
+
+  // The client: public, so `curl` works; it asks its metadata server for an ID token whose
+  // audience is the target's URL (or the custom audience) and calls the target with it.
+  const client = new CloudRunService(
+    "client",
+    {
+      ...runtime,
+      serviceName: `${config.namePrefix}-client`,
+      serviceAccount: clientAccount,
+      description: "Public client: calls the target with its own identity",
+      image: image("client"),
+      env: services.clientEnvironment({
+        projectId: project,
+        targetUrl: target.uri,
+        audience: config.customAudience ?? target.uri,
+        tokenHeader: config.tokenHeader,
       }),
-      ...(callee && { TOKEN_HEADER: config.tokenHeader }),
-    };
+      ingress: "all",
+      publicAccess: config.publicAccess,
+      vpcSubnet: config.clientVpcSubnet,
+    },
+    afterApis,
+  );
 
-    const cloudRun = new CloudRunService(
-      service,
-      {
-        serviceName: `${config.namePrefix}-${service}`,
-        accountId: serviceAccountId(config.namePrefix, service),
-        description: declaration.description,
-        region: config.region,
-        image: image.digestReference,
-        env,
-        // A public service must be reachable from wherever `curl` runs.
-        ingress: open ? "all" : config.targetIngress,
-        publicAccess: open ? config.publicAccess : undefined,
-        customAudiences:
-          !open && config.customAudience !== undefined ? [config.customAudience] : undefined,
-        deletionProtection: config.deletionProtection,
-        scaling: { minInstances: config.minInstances, maxInstances: config.maxInstances },
-        resources: { cpu: config.cpu, memory: config.memory, concurrency: config.concurrency },
-        vpcSubnet: declaration.calls === undefined ? undefined : config.clientVpcSubnet,
-      },
-      { dependsOn: apis },
-    );
-    deployed.set(service, cloudRun);
-    accountEmails.get(service)?.[1](cloudRun.serviceAccountEmail);
-  }
+  // THE GRANT: the client's service account may invoke the target. Non-authoritative (one
+  // member added to the target's invoker role), on the target only, never on the project.
+  target.grantInvoker("client", clientAccount.member);
 
-  for (const service of privateServices(TOPOLOGY)) {
-    for (const invoker of invokersOf(TOPOLOGY, service)) {
-      deployedService(service).grantInvoker(invoker, deployedService(invoker).serviceAccountMember);
-    }
-  }
-
-  const outputs: Record<string, pulumi.Output<string>> = {};
-  const tryIt: pulumi.Output<string>[] = [];
-  for (const [service, cloudRun] of deployed) {
-    outputs[`${service}Url`] = cloudRun.uri;
-    outputs[`${service}ServiceAccount`] = cloudRun.serviceAccountEmail;
-    tryIt.push(tryItLine(service, cloudRun.uri, accountEmail));
-  }
-  outputs.commands = pulumi.all(tryIt).apply((lines) => lines.join("\n"));
-  return outputs;
-}
-
-/** A command to paste, followed by the answer it should get. */
-function tryItLine(
-  service: string,
-  uri: pulumi.Output<string>,
-  accountEmail: (service: string) => pulumi.Output<string>,
-): pulumi.Output<string> {
-  if (!isPublic(TOPOLOGY, service)) {
-    const allowed = pulumi
-      .all(invokersOf(TOPOLOGY, service).map(accountEmail))
-      .apply((emails) => emails.join(", "));
-    return pulumi.interpolate`curl -i ${uri}   # 403 Forbidden: no ID token, and only ${allowed} may invoke ${service}`;
-  }
-  const callee = TOPOLOGY[service]?.calls;
-  if (callee === undefined) {
-    return pulumi.interpolate`curl ${uri}   # 200`;
-  }
-  return pulumi.interpolate`curl ${uri}   # 200, with ${callee}'s answer naming ${accountEmail(service)} as its caller`;
-}
-
-export = () => createStack(loadStackConfig());
+  return {
+    clientUrl: client.uri,
+    targetUrl: target.uri,
+    clientServiceAccount: clientAccount.email,
+    targetServiceAccount: target.serviceAccount.email,
+    commands: pulumi.interpolate`curl ${client.uri}   # 200: the target's answer names ${clientAccount.email} as its caller
+curl -i ${target.uri}   # 403 Forbidden: no ID token, and only ${clientAccount.email} may invoke the target`,
+  };
+};

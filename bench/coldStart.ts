@@ -31,7 +31,7 @@ export async function benchmarkColdStart(
   samples: number,
   progress: Progress,
 ): Promise<ColdStartResult> {
-  const health: Record<string, number[]> = { target: [], client: [] };
+  const health: Record<"target" | "client", number[]> = { target: [], client: [] };
   const chain: number[] = [];
   // Each sample stops a service of a running stack and starts it again, exactly as the stack
   // runs it: a new process, with no token and nothing warmed up.
@@ -39,8 +39,9 @@ export async function benchmarkColdStart(
   try {
     for (let sample = 1; sample <= samples; sample += 1) {
       progress.next(`cold start, sample ${sample}/${samples}`);
-      for (const [name, times] of Object.entries(health)) {
-        const service = stack.services[name]!;
+      for (const name of ["target", "client"] as const) {
+        const times = health[name];
+        const service = stack.services[name];
         await service.stop();
         const started = performance.now();
         await service.start();

@@ -1,17 +1,12 @@
 /**
- * A Cloud Run service with an identity of its own: a dedicated service account that holds no
- * project roles, the service running as that account, and non-authoritative invoker grants
- * added one member at a time.
+ * A Cloud Run (v2) service with an identity of its own: it runs as a dedicated service account,
+ * either one the component creates for it or one the caller created (and may grant things to
+ * before the service exists), and it adds invoker grants one member at a time, never replacing
+ * the service's whole IAM policy.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  INVOKER_ACCESS,
-  INVOKER_ACCESS_LABEL,
-  INVOKER_ROLE,
-  PUBLIC_PRINCIPALS,
-} from "../policy/contract";
-import { ACCOUNT_ID } from "../services/topology";
+import { INVOKER_ROLE, PUBLIC_PRINCIPALS } from "../policy/contract";
 
 export const INGRESS = ["all", "internal"] as const;
 export type Ingress = (typeof INGRESS)[number];
@@ -30,28 +25,32 @@ const CLOUD_RUN_INGRESS: Record<Ingress, string> = {
   internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
 };
 
-/** Every service in this project answers GET /health once it can serve. */
-export const HEALTH_PATH = "/health";
-
 /** Variables Cloud Run sets itself and refuses in a service definition. */
 const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
 
 const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/;
+const ACCOUNT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 const MEMORY = /^\d+(?:Mi|Gi)$/;
+const GRANT_NAME = /^[a-z0-9-]+$/;
 
 export interface CloudRunServiceArgs {
   /** The Cloud Run service's name: unique per project and region, at most 49 characters. */
   serviceName: string;
-  /** The id of the service account created for the service (6–30 characters). */
-  accountId: string;
-  /** One sentence saying what the service does, shown on the service and its account. */
+  /**
+   * The account the service runs as: an account created elsewhere, or the id (6–30
+   * characters) of one the component creates for the service alone.
+   */
+  serviceAccount: gcp.serviceaccount.Account | { accountId: string };
+  /** One sentence saying what the service does, shown on the service (and a created account). */
   description: string;
   /** The region the service runs in, e.g. `europe-west1`. */
   region: string;
   /** The container image to run, by digest. */
   image: pulumi.Input<string>;
+  /** The path that answers 200 once the container can serve: probed at start-up and while it runs. */
+  healthPath: string;
   /** Environment variables of the container; Cloud Run sets PORT and the K_* variables itself. */
   env?: Record<string, pulumi.Input<string>>;
   /** Who can reach the service over the network: anyone (`all`) or the project's VPC only. */
@@ -70,15 +69,33 @@ export interface CloudRunServiceArgs {
   vpcSubnet?: string;
 }
 
+/**
+ * `member` as an output that fails, naming `where`, if it is a principal that stands for
+ * everyone. Checked whether the member is a plain string or only known once resources exist.
+ */
+export function privatePrincipal(
+  member: pulumi.Input<string>,
+  where: string,
+): pulumi.Output<string> {
+  const refuse = (value: string) => {
+    if (PUBLIC_PRINCIPALS.includes(value.trim())) {
+      throw new Error(
+        `${where} must name a principal, not "${value}"; make a service public with args.publicAccess`,
+      );
+    }
+    return value;
+  };
+  // A plain string fails right away, at the line that passed it; an output fails when it resolves.
+  if (typeof member === "string") refuse(member);
+  return pulumi.output(member).apply(refuse);
+}
+
 export class CloudRunService extends pulumi.ComponentResource {
   /** The service's dedicated identity. */
   public readonly serviceAccount: gcp.serviceaccount.Account;
   public readonly service: gcp.cloudrunv2.Service;
   /** The service's URL, which is also the ID-token audience Cloud Run accepts by default. */
   public readonly uri: pulumi.Output<string>;
-  public readonly serviceAccountEmail: pulumi.Output<string>;
-  /** The service account as an IAM member: `serviceAccount:<email>`. */
-  public readonly serviceAccountMember: pulumi.Output<string>;
 
   private readonly componentName: string;
 
@@ -91,15 +108,18 @@ export class CloudRunService extends pulumi.ComponentResource {
     // that whatever the component waits for (typically enabling those APIs) must come first.
     const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: opts?.dependsOn };
 
-    this.serviceAccount = new gcp.serviceaccount.Account(
-      `${name}-account`,
-      {
-        accountId: args.accountId,
-        displayName: `Cloud Run service ${args.serviceName}`,
-        description: args.description,
-      },
-      childOpts,
-    );
+    this.serviceAccount =
+      args.serviceAccount instanceof gcp.serviceaccount.Account
+        ? args.serviceAccount
+        : new gcp.serviceaccount.Account(
+            `${name}-account`,
+            {
+              accountId: args.serviceAccount.accountId,
+              displayName: `Cloud Run service ${args.serviceName}`,
+              description: args.description,
+            },
+            childOpts,
+          );
 
     this.service = new gcp.cloudrunv2.Service(
       `${name}-service`,
@@ -111,10 +131,6 @@ export class CloudRunService extends pulumi.ComponentResource {
         invokerIamDisabled: args.publicAccess === "invoker-iam-disabled",
         customAudiences: args.customAudiences,
         deletionProtection: args.deletionProtection,
-        labels: {
-          [INVOKER_ACCESS_LABEL]:
-            args.publicAccess === undefined ? INVOKER_ACCESS.private : INVOKER_ACCESS.public,
-        },
         template: {
           serviceAccount: this.serviceAccount.email,
           scaling: {
@@ -137,13 +153,13 @@ export class CloudRunService extends pulumi.ComponentResource {
               // Checked every second for up to 30 s, so a revision takes traffic as soon as it
               // can, and a revision that cannot start fails its deployment instead of serving.
               startupProbe: {
-                httpGet: { path: HEALTH_PATH },
+                httpGet: { path: args.healthPath },
                 periodSeconds: 1,
                 timeoutSeconds: 1,
                 failureThreshold: 30,
               },
               livenessProbe: {
-                httpGet: { path: HEALTH_PATH },
+                httpGet: { path: args.healthPath },
                 periodSeconds: 10,
                 timeoutSeconds: 3,
                 failureThreshold: 3,
@@ -155,45 +171,32 @@ export class CloudRunService extends pulumi.ComponentResource {
       childOpts,
     );
 
-    if (args.publicAccess === "all-users") {
-      this.bindInvoker("public", "allUsers");
-    }
+    if (args.publicAccess === "all-users") this.addInvoker("public", "allUsers");
 
     this.uri = this.service.uri;
-    this.serviceAccountEmail = this.serviceAccount.email;
-    this.serviceAccountMember = this.serviceAccount.member;
-    this.registerOutputs({
-      uri: this.uri,
-      serviceAccountEmail: this.serviceAccountEmail,
-      serviceAccountMember: this.serviceAccountMember,
-    });
+    this.registerOutputs({ uri: this.uri, serviceAccountEmail: this.serviceAccount.email });
   }
 
   /**
-   * Lets `member` (e.g. `serviceAccount:<email>`) invoke this service, adding one binding
-   * member without touching any other. `grantName` names the grant among this service's grants.
+   * Lets `member` (e.g. `serviceAccount:<email>`) invoke this service: one non-authoritative
+   * `roles/run.invoker` binding member, which leaves every other member alone. `grantName`
+   * names the grant among this service's grants. Public principals are refused: a service is
+   * opened with args.publicAccess, where the choice is visible.
    */
   public grantInvoker(
     grantName: string,
     member: pulumi.Input<string>,
   ): gcp.cloudrunv2.ServiceIamMember {
-    if (!/^[a-z0-9-]+$/.test(grantName)) {
+    const where = `CloudRunService "${this.componentName}": grantInvoker's member`;
+    if (!GRANT_NAME.test(grantName)) {
       throw new Error(
         `CloudRunService "${this.componentName}": grantInvoker's grantName must be lowercase letters, digits and hyphens (got "${grantName}")`,
       );
     }
-    if (typeof member === "string" && PUBLIC_PRINCIPALS.includes(member)) {
-      throw new Error(
-        `CloudRunService "${this.componentName}": grantInvoker's member must name a principal, not "${member}"; make a service public with args.publicAccess`,
-      );
-    }
-    return this.bindInvoker(`invoker-${grantName}`, member);
+    return this.addInvoker(`invoker-${grantName}`, privatePrincipal(member, where));
   }
 
-  private bindInvoker(
-    suffix: string,
-    member: pulumi.Input<string>,
-  ): gcp.cloudrunv2.ServiceIamMember {
+  private addInvoker(suffix: string, member: pulumi.Input<string>) {
     return new gcp.cloudrunv2.ServiceIamMember(
       `${this.componentName}-${suffix}`,
       {
@@ -221,11 +224,17 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
       `must be 1-49 lowercase letters, digits or hyphens, starting with a letter (got "${args.serviceName}")`,
     );
   }
-  if (!ACCOUNT_ID.test(args.accountId)) {
-    fail(
-      "accountId",
-      `must be 6-30 lowercase letters, digits or hyphens, starting with a letter (got "${args.accountId}")`,
-    );
+  const account = args.serviceAccount;
+  if (!(account instanceof gcp.serviceaccount.Account)) {
+    if (typeof account?.accountId !== "string" || !ACCOUNT_ID.test(account.accountId)) {
+      fail(
+        "serviceAccount",
+        `must be a gcp.serviceaccount.Account or { accountId } with 6-30 lowercase letters, digits or hyphens, starting with a letter (got ${JSON.stringify(account)})`,
+      );
+    }
+  }
+  if (!args.healthPath.startsWith("/")) {
+    fail("healthPath", `must be a path starting with / (got "${args.healthPath}")`);
   }
   if (args.description.trim() === "" || args.description.length > 256) {
     fail("description", "must be one sentence of at most 256 characters");

@@ -29,6 +29,8 @@ export interface ContainerImageArgs {
   dockerfile: string;
   /** Build arguments passed to the Dockerfile's `ARG`s. */
   buildArgs?: Record<string, string>;
+  /** Whether `pulumi preview` builds the image too (without pushing it). */
+  buildOnPreview: boolean;
 }
 
 export class ContainerImage extends pulumi.ComponentResource {
@@ -52,6 +54,7 @@ export class ContainerImage extends pulumi.ComponentResource {
       `${name}-image`,
       {
         imageName,
+        buildOnPreview: args.buildOnPreview,
         build: {
           context: args.context,
           dockerfile: args.dockerfile,
@@ -88,7 +91,35 @@ function checkArgs(name: string, args: ContainerImageArgs): void {
   }
   if (args.context.trim() === "") fail("context", "must name a directory");
   if (args.dockerfile.trim() === "") fail("dockerfile", "must name a file");
+  if (typeof args.buildOnPreview !== "boolean") fail("buildOnPreview", "must be true or false");
   for (const key of Object.keys(args.buildArgs ?? {})) {
     if (!BUILD_ARG_NAME.test(key)) fail("buildArgs", `has an invalid argument name "${key}"`);
   }
+}
+
+/**
+ * The cleanup settings of an Artifact Registry repository holding these images: the newest
+ * `keepVersions` versions of each image stay (the running revisions' images among them), and
+ * versions no tag points at any more go after `deleteUntaggedAfterDays`. A KEEP policy wins
+ * over a DELETE one, so no kept version is ever deleted. Dry run is off: the policies act.
+ */
+export function imageCleanup(retention: {
+  keepVersions: number;
+  deleteUntaggedAfterDays: number;
+}): Pick<gcp.artifactregistry.RepositoryArgs, "cleanupPolicies" | "cleanupPolicyDryRun"> {
+  return {
+    cleanupPolicyDryRun: false,
+    cleanupPolicies: [
+      {
+        id: "keep-recent-versions",
+        action: "KEEP",
+        mostRecentVersions: { keepCount: retention.keepVersions },
+      },
+      {
+        id: "delete-old-untagged",
+        action: "DELETE",
+        condition: { tagState: "UNTAGGED", olderThan: `${retention.deleteUntaggedAfterDays}d` },
+      },
+    ],
+  };
 }

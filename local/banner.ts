@@ -1,71 +1,40 @@
 /**
- * What `npm start` prints once everything listens: what runs where, and commands to try with
+ * What `npm start` prints once everything answers: what runs where, and commands to try with
  * the answer each should give.
  */
 import type { LocalService, LocalStack } from "./stack";
 
-function identityCommand(metadata: LocalService["metadata"], audience: string): string {
+function identityCommand(service: LocalService, audience: string): string {
   return (
     `curl -s -H 'Metadata-Flavor: Google' ` +
-    `'${metadata.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${audience}&format=full'`
+    `'${service.metadata.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${audience}&format=full'`
   );
 }
 
-function describeService(service: LocalService): string[] {
-  const lines = [
-    `  ${service.name.padEnd(8)} ${service.url.padEnd(24)} ${service.frontEnd ? "private" : "public "}  runs as ${service.email}`,
-  ];
-  if (service.frontEnd) {
-    lines.push(
-      `  ${"".padEnd(8)} Cloud Run front-end stand-in, forwarding to the ${service.name} process at ${service.process.url}`,
-      `  ${"".padEnd(8)} invokers: ${service.invokers.join(", ") || "none"}`,
-    );
-  }
-  return lines;
-}
-
-function tryCommands(stack: LocalStack): string[] {
-  const services = Object.values(stack.services);
-  const lines: string[] = [];
-  for (const caller of services.filter((service) => !service.frontEnd)) {
-    lines.push(
-      `  curl ${caller.url}/`,
-      `    → 200: the service it calls names ${caller.email} as its caller`,
-    );
-  }
-  for (const target of services.filter((service) => service.frontEnd)) {
-    const outsider = services.find((service) => !target.invokers.includes(service.email));
-    const invoker = services.find((service) => target.invokers.includes(service.email));
-    lines.push(`  curl -i ${target.url}/`, `    → 403: no credential; ${target.name} is private`);
-    if (outsider) {
-      lines.push(
-        `  curl -i -H "Authorization: Bearer $(${identityCommand(outsider.metadata, target.url)})" ${target.url}/`,
-        `    → 403: ${outsider.email} is not an invoker of ${target.name}`,
-      );
-    }
-    if (invoker) {
-      lines.push(
-        `  curl -i -H "Authorization: Bearer $(${identityCommand(invoker.metadata, "https://elsewhere.example")})" ${target.url}/`,
-        `    → 401: the token is for another audience`,
-        `  curl -i -H "Authorization: Bearer $(${identityCommand(invoker.metadata, target.url)})" ${target.url}/`,
-        `    → 200: ${invoker.email} is an invoker`,
-      );
-    }
-  }
-  return lines;
-}
-
 export function banner(stack: LocalStack): string {
-  const services = Object.values(stack.services).sort((a, b) => a.url.localeCompare(b.url));
+  const { target, client } = stack.services;
+  const column = (text: string) => text.padEnd(24);
   return [
     "",
     `Local stack is up (project ${stack.projectId}; tokens are signed with keys generated at start, no Google account involved)`,
     "",
-    ...services.flatMap(describeService),
-    `  metadata stand-ins: ${services.map((service) => `${service.name} ${service.metadata.host}`).join(", ")}`,
+    `  client   ${column(client.url)} public   runs as ${client.email}`,
+    `  target   ${column(target.url)} private  runs as ${target.email}`,
+    `           Cloud Run front-end stand-in, forwarding to the target process at ${target.process.url}`,
+    `           invokers: ${target.invokers.join(", ")}`,
+    `  metadata stand-ins (free ports, one per service): client ${client.metadata.host}, target ${target.metadata.host}`,
     "",
     "Try:",
-    ...tryCommands(stack),
+    `  curl ${client.url}/`,
+    `    → 200: the target names ${client.email} as its caller`,
+    `  curl -i ${target.url}/`,
+    "    → 403: no credential; the target is private",
+    `  curl -i -H "Authorization: Bearer $(${identityCommand(target, target.url)})" ${target.url}/`,
+    `    → 403: ${target.email} is not an invoker of the target`,
+    `  curl -i -H "Authorization: Bearer $(${identityCommand(client, "https://elsewhere.example")})" ${target.url}/`,
+    "    → 401: the token is for another audience",
+    `  curl -i -H "Authorization: Bearer $(${identityCommand(client, target.url)})" ${target.url}/`,
+    `    → 200: ${client.email} is an invoker`,
     "",
     "Ctrl-C stops everything.",
     "",

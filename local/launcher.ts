@@ -8,15 +8,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
+import { HEALTH_PATH } from "../services/environment";
 
 export interface LaunchRequest {
   name: string;
   /** Runs `dist/<bundle>.js`. */
   bundle: string;
-  /** The whole environment of the service, PORT included (0 picks a free port). */
+  /** The whole environment of the service; PORT "0" (or none) picks a free port. */
   env: Record<string, string>;
 }
 
@@ -40,6 +43,8 @@ export type LogSink = (service: string, line: LogLine) => void;
 export const DIST_DIR = path.join(__dirname, "..", "dist");
 
 const START_TIMEOUT_MS = 10_000;
+/** Often enough that polling adds little to a start-up of a few tens of milliseconds. */
+const HEALTH_POLL_MS = 10;
 
 /** One log line of a service: the JSON document it is, or its text. */
 export type LogLine = Record<string, unknown> | string;
@@ -54,55 +59,64 @@ function parseLine(line: string): LogLine {
   return line;
 }
 
-export interface ListeningOptions {
+/** A free loopback port: bound, read, and released for the service to take. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET of `url`, resolving with its status, or 0 when nothing answered within a second. */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: 1000, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(0));
+  });
+}
+
+export interface ReadinessOptions {
   /** Names the service in error messages. */
   name: string;
   /** Resolves when the program ends; waiting stops with an error if it ends first. */
   exited: Promise<number | null>;
   timeoutMs?: number;
-  /** Sees every line the program writes, on either stream. */
-  onLine?: (line: LogLine) => void;
+  /** The program's last lines, which explain a failed start better than anything else. */
+  recentOutput?: () => string;
 }
 
 /**
- * Waits for a service's start-up line ("… listening on port N", with a numeric `port`) on the
- * output of the program running it, a service process or `docker run`, and resolves with the
- * port. Fails if the program ends first or stays silent for too long.
+ * Waits until a service answers 200 on its health path, as Cloud Run's startup probe does:
+ * the readiness signal is the service's behaviour, not the wording of a log line. Fails if the
+ * program ends first or the service stays unready for too long.
  */
-export function waitForListening(
-  output: { stdout: Readable; stderr: Readable },
-  { name, exited, timeoutMs = START_TIMEOUT_MS, onLine }: ListeningOptions,
-): Promise<number> {
-  const recent: string[] = [];
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`${name} did not start within ${timeoutMs} ms: ${recent.join(" | ")}`)),
-      timeoutMs,
-    );
-    const read = (raw: string) => {
-      if (raw.trim() === "") return;
-      const line = parseLine(raw);
-      // The last few lines explain a failed start better than the first ones.
-      recent.push(typeof line === "string" ? line : String(line.message ?? raw));
-      if (recent.length > 3) recent.shift();
-      onLine?.(line);
-      if (
-        typeof line === "object" &&
-        typeof line.port === "number" &&
-        /listening/.test(String(line.message))
-      ) {
-        clearTimeout(timer);
-        resolve(line.port);
-      }
-    };
-    createInterface({ input: output.stdout }).on("line", read);
-    createInterface({ input: output.stderr }).on("line", read);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} before listening: ${recent.join(" | ")}`));
-    });
-  });
+export async function waitForHealthy(
+  baseUrl: string,
+  { name, exited, timeoutMs = START_TIMEOUT_MS, recentOutput = () => "" }: ReadinessOptions,
+): Promise<void> {
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code ?? null));
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (exitCode !== undefined) {
+      throw new Error(
+        `${name} exited with code ${exitCode} before it was ready: ${recentOutput()}`,
+      );
+    }
+    if ((await statusOf(`${baseUrl}${HEALTH_PATH}`)) === 200) return;
+    if (performance.now() > deadline) {
+      throw new Error(`${name} was not ready within ${timeoutMs} ms: ${recentOutput()}`);
+    }
+    await delay(HEALTH_POLL_MS);
+  }
 }
 
 async function stopChild(
@@ -128,21 +142,31 @@ export function spawnBundle(bundle: string, env: Record<string, string>, distDir
 /** A launcher that runs bundles from `distDir` as child processes of this one. */
 export function processLauncher(onLog: LogSink = () => undefined, distDir = DIST_DIR): Launcher {
   return async ({ name, bundle, env }) => {
-    const child = spawnBundle(bundle, env, distDir);
+    const port = env.PORT === undefined || env.PORT === "0" ? await freePort() : Number(env.PORT);
+    const child = spawnBundle(bundle, { ...env, PORT: String(port) }, distDir);
     const exited = once(child, "exit").then(([code]) => code as number | null);
-    const port = await waitForListening(child, {
-      name,
-      exited,
-      onLine: (line) => onLog(name, line),
-    }).catch((error: Error) => {
-      child.kill("SIGKILL");
-      throw error;
-    });
+    const recent: string[] = [];
+    const read = (raw: string) => {
+      if (raw.trim() === "") return;
+      const line = parseLine(raw);
+      recent.push(typeof line === "string" ? line : String(line.message ?? raw));
+      if (recent.length > 3) recent.shift();
+      onLog(name, line);
+    };
+    createInterface({ input: child.stdout }).on("line", read);
+    createInterface({ input: child.stderr }).on("line", read);
 
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealthy(url, { name, exited, recentOutput: () => recent.join(" | ") }).catch(
+      (error: Error) => {
+        child.kill("SIGKILL");
+        throw error;
+      },
+    );
     return {
       name,
       port,
-      url: `http://127.0.0.1:${port}`,
+      url,
       pid: child.pid,
       stop: (graceMs = 10_000) => stopChild(child, exited, graceMs),
       exited,

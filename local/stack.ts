@@ -1,87 +1,75 @@
 /**
- * The whole product on loopback, from the same declaration the Pulumi program deploys:
- * one metadata stand-in per service (each answers for that service's own account), a Cloud Run
- * front-end stand-in before every private service, and every service running from its bundle.
- * `npm start` runs this; the end-to-end tests start exactly the same thing.
+ * The whole product on loopback, wired as the Pulumi program wires it: the target behind a
+ * stand-in for Cloud Run's front end that admits only the client's account, and the client
+ * calling the target's URL with an ID token for that URL. Each service has its own
+ * metadata-server stand-in, answering for its own service account, and runs as its own process
+ * from the bundle its container image ships. `npm start` runs this; the end-to-end tests start
+ * exactly the same thing.
+ *
+ * The account e-mails and each service's environment come from the builders index.ts uses
+ * (services/environment.ts), so the two stacks cannot drift apart.
  */
 import net from "node:net";
+import { clientEnvironment, serviceAccounts, targetEnvironment } from "../services/environment";
 import type { Logger } from "../services/shared/logger";
-import {
-  callOrder,
-  DEFAULT_NAME_PREFIX,
-  invokersOf,
-  isPublic,
-  serviceAccountEmail,
-  serviceAccountId,
-  serviceEnvironment,
-  TOPOLOGY,
-  type Topology,
-} from "../services/topology";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import { type LaunchedService, type Launcher, processLauncher } from "./launcher";
 import { type RunningMetadataServer, startMetadataServer } from "./metadataServer";
 import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
+/** The stack's default name prefix (Pulumi.yaml), so local accounts are named as deployed ones. */
+export const LOCAL_NAME_PREFIX = "s2s";
 
 export interface LocalStackOptions {
-  topology?: Topology;
   projectId?: string;
-  namePrefix?: string;
-  /**
-   * Port of the first service URL; the others follow in order, public services first.
-   * 0 gives every URL a free port.
-   */
+  /** The client's port; the target's front end takes the next one. 0 picks free ports. */
   basePort?: number;
   launch?: Launcher;
   issuer?: TokenIssuer;
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
-  env?: Readonly<Record<string, Record<string, string>>>;
+  env?: { target?: Record<string, string>; client?: Record<string, string> };
   /**
-   * The benchmark's baseline: front ends forward everything and private services run with
+   * The benchmark's baseline: the front end forwards everything and the target runs with
    * AUTH_MODE=none. Never deployable; it exists to measure what authentication costs.
    */
   withoutAuthentication?: boolean;
-  /** Front ends' tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
+  /** The front end's tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
   frontEndClockSkewSeconds?: number;
   logger?: Logger;
 }
 
 export interface LocalService {
-  name: string;
+  name: "target" | "client";
   /** The service account the service runs as. */
   email: string;
-  /** The URL callers use: the front end for a private service. */
+  /** The URL callers use: the front end's for the target. */
   url: string;
-  /** E-mails that may invoke it; empty for a public service. */
-  invokers: string[];
+  /** The environment the service runs with: what the stack sets, plus the local plumbing. */
+  env: Record<string, string>;
   /** The running process; replaced when the service is started again. */
   process: LaunchedService;
   /** The service's own metadata-server stand-in. */
   metadata: RunningMetadataServer;
-  frontEnd: FrontEnd | undefined;
   /** Stops the service's process (SIGTERM), leaving its front end and stand-in up. */
   stop(): Promise<void>;
   /** Starts the service again on the port it had, with the same environment. */
   start(): Promise<void>;
 }
 
+export interface LocalTarget extends LocalService {
+  /** The Cloud Run front-end stand-in before the target. */
+  frontEnd: FrontEnd;
+  /** The e-mails holding roles/run.invoker on the target: the client's, as in the stack. */
+  invokers: string[];
+}
+
 export interface LocalStack {
   projectId: string;
   issuer: TokenIssuer;
-  services: Record<string, LocalService>;
+  services: { target: LocalTarget; client: LocalService };
   /** Stops every process and server the stack started. */
   stop(): Promise<void>;
-}
-
-/** The fixed URL port of each service: public services first, then private, from basePort. */
-function urlPorts(topology: Topology, basePort: number): Map<string, number> {
-  const names = Object.keys(topology);
-  const ordered = [
-    ...names.filter((n) => isPublic(topology, n)),
-    ...names.filter((n) => !isPublic(topology, n)),
-  ];
-  return new Map(ordered.map((name, index) => [name, basePort === 0 ? 0 : basePort + index]));
 }
 
 /** Fails with a clear message before anything starts if a chosen port is taken. */
@@ -103,95 +91,101 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const topology = options.topology ?? TOPOLOGY;
   const projectId = options.projectId ?? LOCAL_PROJECT;
-  const prefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
   const launch = options.launch ?? processLauncher();
   const issuer = options.issuer ?? new TokenIssuer();
   const { logger } = options;
-  const emailOf = (name: string) => serviceAccountEmail(serviceAccountId(prefix, name), projectId);
-  const ports = urlPorts(topology, options.basePort ?? 8080);
-  for (const port of ports.values()) await assertPortFree(port);
+  const accounts = serviceAccounts(LOCAL_NAME_PREFIX, projectId);
+  const targetEmail = accounts.target.email;
+  const clientEmail = accounts.client.email;
+  const basePort = options.basePort ?? 8080;
+  const clientPort = basePort;
+  const frontEndPort = basePort === 0 ? 0 : basePort + 1;
+  await assertPortFree(clientPort);
+  await assertPortFree(frontEndPort);
 
-  const services: Record<string, LocalService> = {};
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
-    // Callers first, so nothing is left calling a service that is already gone.
+    // Last started first: the client stops before the target it calls.
     for (const stopOne of stoppers.splice(0).reverse()) await stopOne();
   };
 
+  /** A service process with its own metadata stand-in, as a Cloud Run instance has. */
+  async function startService(
+    name: LocalService["name"],
+    email: string,
+    port: number,
+    stackEnv: Record<string, string>,
+  ): Promise<Omit<LocalService, "url">> {
+    const metadata = await startMetadataServer({
+      projectId,
+      email,
+      issuer,
+      ...(logger && { logger }),
+    });
+    stoppers.push(() => metadata.stop());
+    const env = {
+      ...stackEnv,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      GCE_METADATA_HOST: metadata.host,
+      ...options.env?.[name],
+    };
+    const service = {
+      name,
+      email,
+      env,
+      metadata,
+      process: await launch({ name, bundle: name, env }),
+      stop: () => service.process.stop(),
+      start: async () => {
+        const samePort = { ...env, PORT: String(service.process.port) };
+        service.process = await launch({ name, bundle: name, env: samePort });
+      },
+    };
+    stoppers.push(() => service.process.stop());
+    return service;
+  }
+
   try {
-    for (const name of callOrder(topology)) {
-      const declaration = topology[name]!;
-      const email = emailOf(name);
-      const metadata = await startMetadataServer({
+    // The target, on a free port behind its front end, admitting only the client's account.
+    const target = await startService("target", targetEmail, 0, {
+      ...targetEnvironment({ projectId, clientEmail }),
+      ...(options.withoutAuthentication && { AUTH_MODE: "none", ALLOWED_INVOKERS: "" }),
+    });
+    const invokers = [clientEmail];
+    const frontEnd = await startFrontEnd({
+      upstream: target.process.url,
+      jwksUrl: target.metadata.jwksUrl,
+      invokers,
+      public: options.withoutAuthentication === true,
+      port: frontEndPort,
+      ...(options.frontEndClockSkewSeconds !== undefined && {
+        clockSkewSeconds: options.frontEndClockSkewSeconds,
+      }),
+      ...(logger && { logger }),
+    });
+    stoppers.push(() => frontEnd.server.drain(1000));
+
+    // The client, calling the target's URL with a token for that URL, as the stack wires it.
+    const client = await startService(
+      "client",
+      clientEmail,
+      clientPort,
+      clientEnvironment({
         projectId,
-        email,
-        issuer,
-        ...(logger && { logger }),
-      });
-      stoppers.push(() => metadata.stop());
-
-      const invokers = invokersOf(topology, name).map(emailOf);
-      const isPrivate = !isPublic(topology, name);
-      const callee = declaration.calls === undefined ? undefined : services[declaration.calls];
-      const request = {
-        name,
-        bundle: declaration.bundle,
-        env: {
-          PORT: String(isPrivate ? 0 : ports.get(name)),
-          HOST: "127.0.0.1",
-          GCE_METADATA_HOST: metadata.host,
-          ...serviceEnvironment(topology, name, {
-            projectId,
-            allowedInvokers: invokers.join(","),
-            ...(callee && { callee: { url: callee.url, audience: callee.url } }),
-          }),
-          ...(isPrivate &&
-            options.withoutAuthentication && { AUTH_MODE: "none", ALLOWED_INVOKERS: "" }),
-          ...options.env?.[name],
-        },
-      };
-      const launched = await launch(request);
-
-      let frontEnd: FrontEnd | undefined;
-      if (isPrivate) {
-        frontEnd = await startFrontEnd({
-          upstream: launched.url,
-          jwksUrl: metadata.jwksUrl,
-          invokers,
-          public: options.withoutAuthentication === true,
-          port: ports.get(name) ?? 0,
-          ...(options.frontEndClockSkewSeconds !== undefined && {
-            clockSkewSeconds: options.frontEndClockSkewSeconds,
-          }),
-          ...(logger && { logger }),
-        });
-      }
-      const service: LocalService = {
-        name,
-        email,
-        url: frontEnd?.url ?? launched.url,
-        invokers,
-        process: launched,
-        metadata,
-        frontEnd,
-        stop: () => service.process.stop(),
-        start: async () => {
-          const port = String(service.process.port);
-          service.process = await launch({ ...request, env: { ...request.env, PORT: port } });
-        },
-      };
-      services[name] = service;
-      stoppers.push(() => service.process.stop());
-      if (frontEnd) {
-        const running = frontEnd.server;
-        stoppers.push(() => running.drain(1000));
-      }
-    }
+        targetUrl: frontEnd.url,
+        audience: frontEnd.url,
+        tokenHeader: "authorization",
+      }),
+    );
+    const services = {
+      target: Object.assign(target, { url: frontEnd.url, frontEnd, invokers }),
+      client: Object.assign(client, { url: client.process.url }),
+    };
+    return { projectId, issuer, services, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { projectId, issuer, services, stop };
 }

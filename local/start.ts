@@ -11,15 +11,19 @@ import type { LogSink } from "./launcher";
 import { processLauncher } from "./launcher";
 import { startLocalStack } from "./stack";
 
-const USAGE = "usage: npm start [-- --port <first port, default 8080; 0 picks free ports>]";
+const USAGE =
+  "usage: npm start [-- --port <client's port, default 8080; the target's is the next; 0 picks free ports>]";
 
+/** The one option `npm start` takes; anything else is refused rather than ignored. */
 function parsePort(argv: string[]): number {
-  const index = argv.indexOf("--port");
-  if (index === -1) return 8080;
-  const raw = argv[index + 1] ?? "";
+  if (argv.length === 0) return 8080;
+  const [flag, raw = "", ...rest] = argv;
+  const unknown = flag === "--port" ? rest[0] : flag;
+  if (unknown !== undefined) throw new Error(`unknown argument "${unknown}"\n${USAGE}`);
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65534)
+  if (!/^\d+$/.test(raw) || port > 65534) {
     throw new Error(`--port must be a port number (got "${raw}")\n${USAGE}`);
+  }
   return port;
 }
 

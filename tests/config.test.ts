@@ -1,42 +1,19 @@
 /**
- * The stack's configuration: the defaults Pulumi.yaml documents are the ones the program uses,
+ * The stack's configuration: the defaults Pulumi.yaml declares are the ones the program uses,
  * and every invalid value stops the program with a message naming its key.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "yaml";
+import { STACK_KEYS, type StackConfig, loadStackConfig } from "../config";
 import {
-  DEFAULT_REGION,
-  PROJECT_DEFAULTS,
-  REQUIRED_KEYS,
-  StackConfigError,
-  type StackConfig,
-  loadStackConfig,
-  parseStackConfig,
-} from "../config";
-import { GCP_PROJECT, startMockedEngine } from "./helpers/pulumiMocks";
+  type ConfigDeclaration,
+  GCP_PROJECT,
+  projectConfig,
+  startMockedEngine,
+} from "./helpers/pulumiMocks";
 
-interface Declaration {
-  type: "string" | "integer" | "boolean";
-  description: string;
-  default: string | number | boolean;
-}
-
-const projectFile = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
-  config: Record<string, Declaration | string>;
-};
-const declared = Object.entries(projectFile.config).filter(
-  (entry): entry is [string, Declaration] => typeof entry[1] === "object",
+const declarations = projectConfig();
+const declared = Object.entries(declarations).filter(
+  (entry): entry is [string, Exclude<ConfigDeclaration, string>] => typeof entry[1] === "object",
 );
-
-/** The only config a stack must set. */
-const MINIMAL = { "gcp:project": GCP_PROJECT };
-
-/** What the documented default of a key means once the program has read it. */
-function meaning(declaration: Declaration): unknown {
-  // An empty string is how Pulumi.yaml spells "not set" for optional keys.
-  return declaration.default === "" ? undefined : declaration.default;
-}
 
 /** The provider variables gcp:project and gcp:region fall back to, cleared for every test. */
 const PROVIDER_ENV = [
@@ -60,9 +37,28 @@ afterAll(() => {
   }
 });
 
+/**
+ * The configuration the program reads for a stack that sets `config` (plus gcp:project), on top
+ * of Pulumi.yaml's defaults as the CLI supplies them.
+ */
+async function stackConfig(config: Record<string, string> = {}): Promise<StackConfig> {
+  await startMockedEngine({ config: { "gcp:project": GCP_PROJECT, ...config } });
+  return loadStackConfig();
+}
+
+/** The error the program stops with for `config`. */
+async function refusal(config: Record<string, string>): Promise<string> {
+  try {
+    await stackConfig(config);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${JSON.stringify(config)} was accepted`);
+}
+
 describe("Pulumi.yaml", () => {
   test("declares exactly the keys the stack reads", () => {
-    expect(declared.map(([key]) => key).sort()).toEqual(Object.keys(PROJECT_DEFAULTS).sort());
+    expect(declared.map(([key]) => key).sort()).toEqual([...STACK_KEYS].sort());
   });
 
   test.each(declared)("declares %s with a type, a description and a default", (_, declaration) => {
@@ -71,28 +67,43 @@ describe("Pulumi.yaml", () => {
     expect(declaration).toHaveProperty("default");
   });
 
-  test("sets the region the stack assumes when none is configured, and no project", () => {
-    expect(projectFile.config["gcp:region"]).toBe(DEFAULT_REGION);
-    expect(projectFile.config).not.toHaveProperty("gcp:project");
+  test("sets a region for every stack, and no project", () => {
+    expect(declarations["gcp:region"]).toBe("europe-west1");
+    expect(declarations).not.toHaveProperty("gcp:project");
   });
 
   test.each(declared)(
-    "the documented default of %s is what the stack uses when it is not set",
-    (key, declaration) => {
-      const config = parseStackConfig(MINIMAL);
-      expect(config[key as keyof StackConfig]).toEqual(meaning(declaration));
+    "the declared default of %s is what the program reads for a stack that does not set it",
+    async (key, declaration) => {
+      const config = await stackConfig();
+      const values: Record<string, unknown> = {
+        ...config,
+        ...config.scaling,
+        ...config.resources,
+        keepImageVersions: config.imageRetention.keepVersions,
+        deleteUntaggedImagesAfterDays: config.imageRetention.deleteUntaggedAfterDays,
+      };
+      // An empty string is how Pulumi.yaml spells "not set" for optional keys.
+      const meaning = declaration.default === "" ? undefined : declaration.default;
+      expect(values[key]).toEqual(meaning);
     },
   );
 
-  test("a stack with nothing but gcp:project gets the documented region", () => {
-    expect(parseStackConfig(MINIMAL).region).toBe(DEFAULT_REGION);
+  test("a stack with nothing but gcp:project gets the declared region", async () => {
+    expect((await stackConfig()).region).toBe("europe-west1");
   });
 });
 
 describe("invalid configuration", () => {
-  test.each(REQUIRED_KEYS)("%s is required, and its absence is reported by name", (key) => {
-    expect(() => parseStackConfig({})).toThrow(`config "${key}" is required`);
-    expect(() => parseStackConfig({ [key]: "" })).toThrow(`config "${key}" is required`);
+  test("gcp:project is required, and its absence is reported by name", async () => {
+    await startMockedEngine();
+    expect(() => loadStackConfig()).toThrow("config gcp:project is required");
+  });
+
+  test("the project is found where the provider finds it when gcp:project is not set", async () => {
+    await startMockedEngine();
+    process.env.GOOGLE_PROJECT = "from-environment";
+    expect(loadStackConfig().project).toBe("from-environment");
   });
 
   test.each([
@@ -115,65 +126,78 @@ describe("invalid configuration", () => {
     ["memory", "1TB"],
     ["customAudience", "two words"],
     ["clientVpcSubnet", "a,b"],
-  ])("%s=%j is refused with a message naming the key and how to fix it", (key, value) => {
-    const attempt = (): StackConfig => parseStackConfig({ ...MINIMAL, [key]: value });
-    expect(attempt).toThrow(StackConfigError);
-    expect(attempt).toThrow(`config "${key}"`);
-    expect(attempt).toThrow(`(got "${value}")`);
-    expect(attempt).toThrow(`pulumi config set ${key} <value>`);
+    ["keepImageVersions", "0"],
+    ["keepImageVersions", "101"],
+    ["deleteUntaggedImagesAfterDays", "0"],
+    ["deleteUntaggedImagesAfterDays", "2.5"],
+    ["buildOnPreview", "sometimes"],
+  ])("%s=%j is refused with a message naming the key and the value", async (key, value) => {
+    const message = await refusal({ [key]: value });
+    expect(message).toMatch(new RegExp(`\\b${key}\\b`));
+    expect(message).toContain(value);
   });
 
-  test("minInstances above maxInstances is refused", () => {
-    expect(() => parseStackConfig({ ...MINIMAL, minInstances: "4", maxInstances: "2" })).toThrow(
+  test.each([
+    ["1", "4Gi", "4097Mi", "128Mi to 4Gi"],
+    ["2", "8Gi", "9Gi", "128Mi to 8Gi"],
+    ["4", "2Gi", "2047Mi", "2Gi to 16Gi"],
+    ["4", "16Gi", "17Gi", "2Gi to 16Gi"],
+    ["6", "4Gi", "3Gi", "4Gi to 24Gi"],
+    ["6", "24Gi", "25Gi", "4Gi to 24Gi"],
+    ["8", "32Gi", "4095Mi", "4Gi to 32Gi"],
+  ])(
+    "with cpu=%s, memory=%s is accepted and memory=%s refused: Cloud Run allows %s",
+    async (cpu, accepted, refused, range) => {
+      expect((await stackConfig({ cpu, memory: accepted })).resources).toMatchObject({
+        cpu,
+        memory: accepted,
+      });
+      const message = await refusal({ cpu, memory: refused });
+      expect(message).toContain(`config "memory" must be from ${range} when cpu is ${cpu}`);
+      expect(message).toContain(`(got "${refused}")`);
+    },
+  );
+
+  test("the default memory with 4 CPUs is refused before Cloud Run would refuse it", async () => {
+    expect(await refusal({ cpu: "4" })).toContain(
+      'config "memory" must be from 2Gi to 16Gi when cpu is 4, as Cloud Run requires (got "512Mi")',
+    );
+  });
+
+  test("minInstances above maxInstances is refused", async () => {
+    expect(await refusal({ minInstances: "4", maxInstances: "2" })).toContain(
       'config "minInstances" must not exceed maxInstances (4 > 2)',
     );
   });
 
-  test("internal target ingress without a subnet for the client is refused", () => {
-    expect(() => parseStackConfig({ ...MINIMAL, targetIngress: "internal" })).toThrow(
+  test("internal target ingress without a subnet for the client is refused", async () => {
+    expect(await refusal({ targetIngress: "internal" })).toContain(
       'config "clientVpcSubnet" is required when targetIngress is internal',
     );
     expect(
-      parseStackConfig({ ...MINIMAL, targetIngress: "internal", clientVpcSubnet: "run-egress" }),
+      await stackConfig({ targetIngress: "internal", clientVpcSubnet: "run-egress" }),
     ).toMatchObject({ targetIngress: "internal", clientVpcSubnet: "run-egress" });
   });
 
-  test("a key the stack does not know is refused rather than ignored", () => {
-    expect(() => parseStackConfig({ ...MINIMAL, maxInstance: "5" })).toThrow(
+  test("a key the stack does not know is refused rather than ignored", async () => {
+    expect(await refusal({ maxInstance: "5" })).toContain(
       'config "maxInstance" is not a setting of this stack',
     );
   });
 });
 
-describe("loadStackConfig", () => {
-  test("reads the stack's own keys and the gcp provider's keys from Pulumi config", async () => {
-    await startMockedEngine({
-      config: {
-        "gcp:project": "my-project",
-        "gcp:region": "us-central1",
-        maxInstances: "7",
-        deletionProtection: "true",
-        "other:setting": "ignored",
-      },
-    });
-    expect(loadStackConfig()).toMatchObject({
-      project: "my-project",
-      region: "us-central1",
-      maxInstances: 7,
-      deletionProtection: true,
-      minInstances: 0,
-    });
+test("the stack's own keys and the provider's keys are read from Pulumi config", async () => {
+  const config = await stackConfig({
+    "gcp:project": "my-project",
+    "gcp:region": "us-central1",
+    maxInstances: "7",
+    deletionProtection: "true",
+    "other:setting": "ignored",
   });
-
-  test("finds the project where the provider does when gcp:project is not set", async () => {
-    await startMockedEngine();
-    expect(() => loadStackConfig()).toThrow('config "gcp:project" is required');
-    process.env.GOOGLE_PROJECT = "from-environment";
-    expect(loadStackConfig().project).toBe("from-environment");
-  });
-
-  test("refuses an unknown key in the stack's namespace", async () => {
-    await startMockedEngine({ config: { ...MINIMAL, maxInstance: "5" } });
-    expect(() => loadStackConfig()).toThrow('config "maxInstance" is not a setting of this stack');
+  expect(config).toMatchObject({
+    project: "my-project",
+    region: "us-central1",
+    scaling: { minInstances: 0, maxInstances: 7 },
+    deletionProtection: true,
   });
 });

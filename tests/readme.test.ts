@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { REQUIRED_KEYS } from "../config";
 
 const ROOT = join(__dirname, "..");
 const START = "<!-- config-table:start -->";
@@ -42,7 +41,8 @@ function projectFileDefaults(): Map<string, string> {
   const { config } = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
     config: Record<string, { default: unknown } | string>;
   };
-  const defaults = new Map<string, string>(REQUIRED_KEYS.map((key) => [key, REQUIRED]));
+  // gcp:project has no default: every stack sets it.
+  const defaults = new Map<string, string>([["gcp:project", REQUIRED]]);
   for (const [key, declaration] of Object.entries(config)) {
     defaults.set(key, String(typeof declaration === "object" ? declaration.default : declaration));
   }

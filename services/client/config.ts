@@ -1,11 +1,7 @@
 /** The client's configuration, read once from the environment. */
 import type { CredentialHeader } from "../shared/bearer";
+import { TOKEN_HEADERS } from "../environment";
 import { ConfigError, EnvReader, isLoopbackHost } from "../shared/env";
-
-export const TOKEN_HEADERS: readonly CredentialHeader[] = [
-  "authorization",
-  "x-serverless-authorization",
-];
 
 export interface ClientConfig {
   port: number;

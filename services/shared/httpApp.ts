@@ -10,6 +10,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from "express";
+import { HEALTH_PATH } from "../environment";
 import type { Logger } from "./logger";
 import { type TraceContext, traceFromHeaders, traceLogFields } from "./trace";
 
@@ -68,7 +69,7 @@ function requestContext(logger: Logger, projectId: string | undefined): RequestH
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // Probes hit /health every few seconds; keep them out of the default log level.
-      const level = req.path === "/health" && res.statusCode === 200 ? "debug" : "info";
+      const level = req.path === HEALTH_PATH && res.statusCode === 200 ? "debug" : "info";
       log[level](
         {
           httpRequest: {
@@ -116,7 +117,7 @@ export function createServiceApp({ logger, projectId, routes }: ServiceAppOption
   // Indented JSON: these answers are read by people running curl more than by programs.
   app.set("json spaces", 2);
   app.use(requestContext(logger, projectId));
-  getOnly(app, "/health", (_req, res) => {
+  getOnly(app, HEALTH_PATH, (_req, res) => {
     res.json({ status: "ok" });
   });
   routes(app);

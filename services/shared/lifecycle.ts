@@ -34,9 +34,9 @@ export function listen(app: Express, port: number, host = "0.0.0.0"): Promise<Ru
       );
     });
 
-    server.on("request", (_req, res) => {
-      // A request that arrives on a kept-alive connection while draining is still served,
-      // but its connection closes afterwards.
+    // Before the app sees the request, which may answer it at once: a request that arrives on
+    // a kept-alive connection while draining is still served, but its connection closes after.
+    server.prependListener("request", (_req, res) => {
       if (draining) res.setHeader("Connection", "close");
     });
 

@@ -2,12 +2,12 @@
  * The Cloud Run service component, built directly: what it creates for its arguments, how its
  * invoker grants look, and the argument errors it reports before creating anything.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import * as gcp from "@pulumi/gcp";
-import {
-  CloudRunService,
-  type CloudRunServiceArgs,
-  HEALTH_PATH,
-} from "../../components/cloudRunService";
+import { buildSync } from "esbuild";
+import { CloudRunService, type CloudRunServiceArgs } from "../../components/cloudRunService";
 import {
   GCP_PROJECT,
   type MockedEngine,
@@ -18,24 +18,9 @@ import {
   startMockedEngine,
   valueOf,
 } from "../helpers/pulumiMocks";
+import { validArgs } from "./cloudRunServiceArgs";
 
 const COMPONENT_TYPE = "cloud-run-private-calls:components:CloudRunService";
-
-function validArgs(overrides: Partial<CloudRunServiceArgs> = {}): CloudRunServiceArgs {
-  return {
-    serviceName: "demo-api",
-    accountId: "demo-api",
-    description: "An API for the tests",
-    region: "europe-west1",
-    image: "europe-west1-docker.pkg.dev/p/r/api@sha256:0123",
-    env: { GREETING: "hello" },
-    ingress: "all",
-    deletionProtection: true,
-    scaling: { minInstances: 0, maxInstances: 2 },
-    resources: { cpu: "1", memory: "512Mi", concurrency: 10 },
-    ...overrides,
-  };
-}
 
 async function build(
   args: CloudRunServiceArgs,
@@ -80,15 +65,14 @@ describe("a private service", () => {
     const email = `demo-api@${GCP_PROJECT}.iam.gserviceaccount.com`;
     expect(service.name).toBe("api-service");
     expect(service.inputs.template).toMatchObject({ serviceAccount: email });
-    expect(await valueOf(component.serviceAccountEmail)).toBe(email);
-    expect(await valueOf(component.serviceAccountMember)).toBe(`serviceAccount:${email}`);
+    expect(await valueOf(component.serviceAccount.email)).toBe(email);
+    expect(await valueOf(component.serviceAccount.member)).toBe(`serviceAccount:${email}`);
     expect(await valueOf(component.uri)).toBe("https://demo-api-abc123xyz-ew.a.run.app");
   });
 
-  test("keeps the invoker IAM check on, grants nothing public and says it is private", () => {
+  test("keeps the invoker IAM check on and grants nothing public", () => {
     const service = only(engine, TYPES.runService);
     expect(service.inputs.invokerIamDisabled).toBe(false);
-    expect(service.inputs.labels).toEqual({ "invoker-access": "private" });
     const members = engine.ofType(TYPES.runServiceMember).map((grant) => grant.inputs.member);
     expect(members).not.toContain("allUsers");
     expect(members).not.toContain("allAuthenticatedUsers");
@@ -115,8 +99,8 @@ describe("a private service", () => {
 
   test("is probed over HTTP on the health path at startup and while it runs", () => {
     const container = containerOf(only(engine, TYPES.runService));
-    expect(container.startupProbe).toMatchObject({ httpGet: { path: HEALTH_PATH } });
-    expect(container.livenessProbe).toMatchObject({ httpGet: { path: HEALTH_PATH } });
+    expect(container.startupProbe).toMatchObject({ httpGet: { path: "/health" } });
+    expect(container.livenessProbe).toMatchObject({ httpGet: { path: "/health" } });
   });
 
   test("grants roles/run.invoker to one member, non-authoritatively, on this service in its location", () => {
@@ -134,11 +118,10 @@ describe("a private service", () => {
 });
 
 describe("options", () => {
-  test("invoker-iam-disabled opens the service without any IAM grant and labels it public", async () => {
+  test("invoker-iam-disabled opens the service without any IAM grant", async () => {
     const { engine } = await build(validArgs({ publicAccess: "invoker-iam-disabled" }));
     const service = only(engine, TYPES.runService);
     expect(service.inputs.invokerIamDisabled).toBe(true);
-    expect(service.inputs.labels).toEqual({ "invoker-access": "public" });
     expect(engine.ofType(TYPES.runServiceMember)).toEqual([]);
   });
 
@@ -146,7 +129,6 @@ describe("options", () => {
     const { engine } = await build(validArgs({ publicAccess: "all-users" }));
     const service = only(engine, TYPES.runService);
     expect(service.inputs.invokerIamDisabled).toBe(false);
-    expect(service.inputs.labels).toEqual({ "invoker-access": "public" });
     expect(only(engine, TYPES.runServiceMember).inputs).toMatchObject({
       role: "roles/run.invoker",
       member: "allUsers",
@@ -168,6 +150,20 @@ describe("options", () => {
       template: {
         vpcAccess: { networkInterfaces: [{ subnetwork: "run-egress" }], egress: "ALL_TRAFFIC" },
       },
+    });
+  });
+
+  test("an account created elsewhere is run as, and no other account is created", async () => {
+    const engine = await startMockedEngine();
+    const account = new gcp.serviceaccount.Account("own-account", { accountId: "own-identity" });
+    const component = new CloudRunService("api", validArgs({ serviceAccount: account }));
+    await engine.settle();
+    expect(engine.ofType(TYPES.account).map((registration) => registration.name)).toEqual([
+      "own-account",
+    ]);
+    expect(component.serviceAccount).toBe(account);
+    expect(only(engine, TYPES.runService).inputs.template).toMatchObject({
+      serviceAccount: `own-identity@${GCP_PROJECT}.iam.gserviceaccount.com`,
     });
   });
 
@@ -195,7 +191,9 @@ describe("argument errors", () => {
   test.each<[string, Partial<CloudRunServiceArgs>]>([
     ["serviceName", { serviceName: "Demo_API" }],
     ["serviceName", { serviceName: "a".repeat(50) }],
-    ["accountId", { accountId: "abc" }],
+    ["serviceAccount", { serviceAccount: { accountId: "abc" } }],
+    ["serviceAccount", { serviceAccount: { accountId: "Demo_Account" } }],
+    ["healthPath", { healthPath: "health" }],
     ["description", { description: " " }],
     ["region", { region: "Europe" }],
     ["env", { env: { "NOT-A-NAME": "x" } }],
@@ -217,19 +215,61 @@ describe("argument errors", () => {
     );
   });
 
-  test("grantInvoker refuses public principals, which belong to publicAccess", () => {
-    const component = new CloudRunService("guarded", validArgs());
-    for (const principal of ["allUsers", "allAuthenticatedUsers"]) {
+  test.each(["allUsers", "allAuthenticatedUsers", " allUsers"])(
+    "grantInvoker refuses the public principal %j given as a string, before creating anything",
+    (principal) => {
+      const component = new CloudRunService("guarded", validArgs());
       expect(() => component.grantInvoker("everyone", principal)).toThrow(
         `CloudRunService "guarded": grantInvoker's member must name a principal, not "${principal}"`,
       );
-    }
-  });
+    },
+  );
 
   test("grantInvoker refuses a grant name that cannot be part of a resource name", () => {
     const component = new CloudRunService("named", validArgs());
     expect(() => component.grantInvoker("Some Caller", "user:a@example.com")).toThrow(
       `CloudRunService "named": grantInvoker's grantName must be lowercase letters, digits and hyphens`,
     );
+  });
+});
+
+describe("a principal known only as an output", () => {
+  const dir = mkdtempSync(join(__dirname, ".program-"));
+  const program = join(dir, "program.js");
+
+  beforeAll(() => {
+    buildSync({
+      entryPoints: [join(__dirname, "grantToOutputProgram.ts")],
+      outfile: program,
+      bundle: true,
+      platform: "node",
+      packages: "external",
+      logLevel: "error",
+    });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = (member: string) =>
+    spawnSync(process.execPath, [program, member], { encoding: "utf8", timeout: 60_000 });
+
+  test.each(["allUsers", "allAuthenticatedUsers"])(
+    "is refused when it resolves to %s: the program fails with the guard's message",
+    (principal) => {
+      const { status, stdout, stderr } = run(principal);
+      expect(status).not.toBe(0);
+      expect(stderr).toContain(
+        `CloudRunService "api": grantInvoker's member must name a principal, not "${principal}"`,
+      );
+      // Nothing reached the engine: the grant was never registered.
+      expect(stdout.trim()).toBe("granted:");
+    },
+  );
+
+  test("is granted when it resolves to a named principal", () => {
+    const member = "serviceAccount:caller@p.iam.gserviceaccount.com";
+    const { status, stdout } = run(member);
+    expect(status).toBe(0);
+    expect(stdout).toContain(`granted: ${member}`);
   });
 });

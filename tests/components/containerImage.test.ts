@@ -20,6 +20,7 @@ function validArgs(overrides: Partial<ContainerImageArgs> = {}): ContainerImageA
     context: ".",
     dockerfile: "services/Dockerfile",
     buildArgs: { SERVICE: "api" },
+    buildOnPreview: false,
     ...overrides,
   };
 }

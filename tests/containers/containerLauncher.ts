@@ -10,8 +10,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
-import { setTimeout as delay } from "node:timers/promises";
-import type { LaunchedService, LaunchRequest } from "../../local/launcher";
+import { type LaunchedService, type LaunchRequest, waitForHealthy } from "../../local/launcher";
 import type { DockerEngine } from "./dockerEngine";
 
 /** A service running in a container. */
@@ -46,7 +45,6 @@ export interface ContainerLauncher {
 const START_TIMEOUT_MS = 30_000;
 /** Cloud Run sends SIGKILL this long after SIGTERM. */
 const CLOUD_RUN_GRACE_MS = 10_000;
-const HEALTH_POLL_INTERVAL_MS = 10;
 
 /** A port nothing listens on now, on all interfaces, as a service in a container would bind. */
 export async function freePort(): Promise<number> {
@@ -57,17 +55,6 @@ export async function freePort(): Promise<number> {
   probe.close();
   await once(probe, "close");
   return port;
-}
-
-/** Whether `url` answers 200 now; false for any error, as a probe counts it. */
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 /** A launcher running `imageOf(bundle)` for each request, through `engine`. */
@@ -104,27 +91,21 @@ export function containerLauncher(
     );
     // `docker run` attached to the container exits with the container's exit code.
     const exited = once(child, "close").then(([code]) => code as number | null);
-    let hasExited = false;
-    void exited.then(() => (hasExited = true));
     const lines: string[] = [];
     const output = () => lines.join("\n");
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => lines.push(line));
     }
 
-    const health = `http://127.0.0.1:${port}/health`;
-    while (!(await healthy(health))) {
-      const failure = hasExited
-        ? `exited with code ${await exited} before answering 200 on /health`
-        : performance.now() - begin > START_TIMEOUT_MS
-          ? `gave no 200 on /health within ${START_TIMEOUT_MS} ms`
-          : undefined;
-      if (failure !== undefined) {
-        await engine.docker(["rm", "--force", container]).catch(() => undefined);
-        throw new Error(`${container} ${failure}:\n${output()}`);
-      }
-      await delay(HEALTH_POLL_INTERVAL_MS);
-    }
+    await waitForHealthy(`http://127.0.0.1:${port}`, {
+      name: container,
+      exited,
+      timeoutMs: START_TIMEOUT_MS,
+      recentOutput: () => lines.slice(-3).join(" | "),
+    }).catch(async (error: Error) => {
+      await engine.docker(["rm", "--force", container]).catch(() => undefined);
+      throw new Error(`${error.message}\n${output()}`);
+    });
     const startedInMs = performance.now() - begin;
 
     const pid = Number(await engine.docker(["inspect", "--format={{.State.Pid}}", container]));

@@ -247,11 +247,10 @@ describe("the images running as Cloud Run runs them", () => {
     );
   }, 120_000);
 
-  const containerOf = (service: Bundle) => stack!.services[service]!.process as ContainerService;
+  const containerOf = (service: Bundle) => stack!.services[service].process as ContainerService;
 
   it("serves the client container's call to the target container through the front end, as the client's service account", async () => {
-    const client = stack!.services.client!;
-    const target = stack!.services.target!;
+    const { client, target } = stack!.services;
     const response = await fetch(client.url, { signal: AbortSignal.timeout(15_000) });
     const answer = (await response.json()) as {
       target: { url: string; status: number; body: { caller: { email: string } } };
@@ -262,7 +261,7 @@ describe("the images running as Cloud Run runs them", () => {
     });
     // The call went to the front end, not straight to the target's container.
     expect(answer.target.url.replace(/\/$/, "")).toBe(target.url);
-    expect(target.frontEnd?.stats.forwarded).toBeGreaterThanOrEqual(1);
+    expect(target.frontEnd.stats.forwarded).toBeGreaterThanOrEqual(1);
     expect(client.metadata.stats.identityTokensIssued).toBeGreaterThanOrEqual(1);
   });
 

@@ -6,8 +6,11 @@
  * Call `startMockedEngine` before importing any module that creates resources.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeSettings from "@pulumi/pulumi/runtime/settings";
+import { parse } from "yaml";
 
 /** The Pulumi project name, which is also the namespace of the stack's own config keys. */
 export const PULUMI_PROJECT = "cloud-run-private-calls";
@@ -18,6 +21,7 @@ export const FAKE_ACCESS_TOKEN = "fake-access-token";
 /** Type tokens of the resources the stack creates. */
 export const TYPES = {
   api: "gcp:projects/service:Service",
+  sleep: "time:index/sleep:Sleep",
   registry: "gcp:artifactregistry/repository:Repository",
   image: "docker:index/image:Image",
   account: "gcp:serviceaccount/account:Account",
@@ -77,12 +81,19 @@ function computedOutputs(type: string, inputs: Record<string, unknown>): Record<
   switch (type) {
     case "gcp:serviceaccount/account:Account": {
       const email = accountEmail(text("accountId"));
-      return { email, member: `serviceAccount:${email}`, project: GCP_PROJECT };
+      return {
+        email,
+        member: `serviceAccount:${email}`,
+        name: `projects/${GCP_PROJECT}/serviceAccounts/${email}`,
+        project: GCP_PROJECT,
+      };
     }
     case "gcp:cloudrunv2/service:Service":
       return { uri: `https://${text("name")}-abc123xyz-ew.a.run.app`, project: GCP_PROJECT };
     case "gcp:artifactregistry/repository:Repository":
       return {
+        name: text("repositoryId"),
+        project: GCP_PROJECT,
         registryUri: `${text("location")}-docker.pkg.dev/${GCP_PROJECT}/${text("repositoryId")}`,
       };
     case "docker:index/image:Image":
@@ -189,13 +200,50 @@ export interface EngineOptions {
   config?: Record<string, string>;
 }
 
+/** A key's declaration in Pulumi.yaml: a plain value (provider keys) or a typed schema. */
+export type ConfigDeclaration =
+  | string
+  | {
+      type: "string" | "integer" | "boolean";
+      description: string;
+      default: string | number | boolean;
+    };
+
+/** The nearest Pulumi.yaml above this module, as the Pulumi CLI finds a program's project. */
+function projectFile(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, "Pulumi.yaml");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${__dirname}`);
+  }
+}
+
+/** Pulumi.yaml's `config` section, as the project declares it. */
+export function projectConfig(): Record<string, ConfigDeclaration> {
+  const file = readFileSync(projectFile(), "utf8");
+  return (parse(file) as { config: Record<string, ConfigDeclaration> }).config;
+}
+
+/**
+ * The values Pulumi.yaml gives every stack, as fully qualified keys: what the Pulumi CLI hands
+ * a program for each key that the stack's own config does not set.
+ */
+export function projectDefaults(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(projectConfig()).map(([key, declaration]) => [
+      key.includes(":") ? key : `${PULUMI_PROJECT}:${key}`,
+      String(typeof declaration === "string" ? declaration : declaration.default),
+    ]),
+  );
+}
+
 /**
  * Points Pulumi at a fresh mock engine with the given config and returns its recorder. Each
  * call starts from scratch, so one test file can run the program under several configurations.
  */
 export async function startMockedEngine(options: EngineOptions = {}): Promise<MockedEngine> {
   const engine = new MockedEngine();
-  const config: Record<string, string> = {};
+  const config: Record<string, string> = projectDefaults();
   for (const [key, value] of Object.entries(options.config ?? {})) {
     config[key.includes(":") ? key : `${PULUMI_PROJECT}:${key}`] = value;
   }
@@ -259,12 +307,17 @@ export interface StackRun {
 }
 
 /**
- * Runs the stack's program under a fresh mock engine with `gcp:project` set and the given
- * config on top, and waits for every resource to be registered.
+ * Runs the stack's program (index.ts, or another module exporting a program the same way) under
+ * a fresh mock engine with Pulumi.yaml's defaults, `gcp:project`, and the given config on top,
+ * and waits for every resource to be registered.
  */
-export async function runStack(config: Record<string, string> = {}): Promise<StackRun> {
+export async function runStack(
+  config: Record<string, string> = {},
+  programModule = "../../index",
+): Promise<StackRun> {
   const engine = await startMockedEngine({ config: { "gcp:project": GCP_PROJECT, ...config } });
-  const program: StackProgram = (await import("../../index")).default;
+  const program: StackProgram = ((await import(programModule)) as { default: StackProgram })
+    .default;
   const outputs = program();
   await engine.settle();
   return { engine, outputs };

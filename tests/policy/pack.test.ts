@@ -13,6 +13,7 @@ import type * as StructModule from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import {
   type AnalyzeDiagnostic,
+  AnalyzerPropertyDependencies,
   AnalyzeRequest,
   type AnalyzeResponse,
   type AnalyzerInfo,
@@ -126,7 +127,7 @@ test("a project-level roles/run.invoker grant fails the preview", async () => {
     }),
   );
   expect(summary(response.getDiagnosticsList())).toEqual([
-    { policy: "no-project-level-run-invoker", mandatory: true },
+    { policy: "no-project-level-run-or-owner-roles", mandatory: true },
   ]);
 });
 
@@ -145,31 +146,80 @@ test("a Cloud Run service on the default compute account fails, one on its own a
   expect(onOwn.getDiagnosticsList()).toEqual([]);
 });
 
-test("allUsers on a private Cloud Run service fails the stack check", async () => {
-  const resource = (type: string, name: string, props: Record<string, unknown>) =>
-    new AnalyzerResource()
-      .setType(type)
-      .setName(name)
-      .setUrn(urnOf(type, name))
-      .setOptions(new AnalyzerResourceOptions())
-      .setProperties(Struct.fromJavaScript(props as Record<string, StructModule.JavaScriptValue>));
-  const request = new AnalyzeStackRequest().setResourcesList([
-    resource("gcp:cloudrunv2/service:Service", "target-service", {
+/** Pulumi's marker for a string that is unknown during a preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function stackResource(
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+  propertyDependencies: Record<string, string[]> = {},
+): AnalyzerResource {
+  const resource = new AnalyzerResource()
+    .setType(type)
+    .setName(name)
+    .setUrn(urnOf(type, name))
+    .setOptions(new AnalyzerResourceOptions())
+    .setProperties(Struct.fromJavaScript(props as Record<string, StructModule.JavaScriptValue>));
+  for (const [property, urns] of Object.entries(propertyDependencies)) {
+    resource
+      .getPropertydependenciesMap()
+      .set(property, new AnalyzerPropertyDependencies().setUrnsList(urns));
+  }
+  return resource;
+}
+
+function analyzeStack(resources: AnalyzerResource[]): Promise<AnalyzeResponse> {
+  const request = new AnalyzeStackRequest().setResourcesList(resources);
+  return call<AnalyzeResponse>((done) => client.analyzeStack(request, done));
+}
+
+test("allUsers invoking a target fails the stack check, reported on the grant", async () => {
+  const member = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
+  const response = await analyzeStack([
+    stackResource("gcp:cloudrunv2/service:Service", "target-service", {
       name: "s2s-target",
-      labels: { "invoker-access": "private" },
       template: { serviceAccount: "s2s-target@my-project.iam.gserviceaccount.com" },
     }),
-    resource("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "target-public", {
+    stackResource(member, "target-invoker-client", {
+      name: "s2s-target",
+      role: "roles/run.invoker",
+      member: "serviceAccount:s2s-client@my-project.iam.gserviceaccount.com",
+    }),
+    stackResource(member, "target-public", {
       name: "s2s-target",
       role: "roles/run.invoker",
       member: "allUsers",
     }),
   ]);
-  const response = await call<AnalyzeResponse>((done) => client.analyzeStack(request, done));
   expect(summary(response.getDiagnosticsList())).toEqual([
-    { policy: "cloud-run-private-service-not-public", mandatory: true },
+    { policy: "public-principals-only-invoke-a-public-service", mandatory: true },
   ]);
-  expect(response.getDiagnosticsList()[0]!.getUrn()).toBe(
-    urnOf("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "target-public"),
-  );
+  expect(response.getDiagnosticsList()[0]!.getUrn()).toBe(urnOf(member, "target-public"));
+});
+
+test("on a first preview, with e-mails still unknown, a grant on a runtime account fails by its links", async () => {
+  const account = "gcp:serviceaccount/account:Account";
+  const targetAccount = urnOf(account, "target-account");
+  const clientAccount = urnOf(account, "client-account");
+  const response = await analyzeStack([
+    stackResource(account, "target-account", { accountId: "s2s-target", email: UNKNOWN }),
+    stackResource(account, "client-account", { accountId: "s2s-client", email: UNKNOWN }),
+    stackResource(
+      "gcp:cloudrunv2/service:Service",
+      "target-service",
+      { name: "s2s-target", template: { serviceAccount: UNKNOWN } },
+      { template: [targetAccount] },
+    ),
+    stackResource(
+      "gcp:serviceaccount/iAMMember:IAMMember",
+      "client-as-target",
+      { serviceAccountId: UNKNOWN, role: "roles/iam.serviceAccountTokenCreator", member: UNKNOWN },
+      { serviceAccountId: [targetAccount], member: [clientAccount] },
+    ),
+  ]);
+  expect(summary(response.getDiagnosticsList())).toContainEqual({
+    policy: "runtime-accounts-hold-only-invoker-grants",
+    mandatory: true,
+  });
 });

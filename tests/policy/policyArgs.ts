@@ -9,6 +9,8 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { POLICIES } from "../../policy/policies";
+import type { Registration } from "../helpers/pulumiMocks";
 
 export interface Violation {
   message: string;
@@ -94,4 +96,50 @@ export async function violationsOfStack(
     (message, urn) => violations.push(urn === undefined ? { message } : { message, urn }),
   );
   return violations;
+}
+
+/** The stack's custom resources as stack policies see them: outputs, linked by dependency. */
+export function asPolicyResources(registrations: Registration[]): PolicyResource[] {
+  const custom = registrations.filter((registration) => registration.custom);
+  const byUrn = new Map<string, PolicyResource>();
+  for (const registration of custom) {
+    byUrn.set(
+      registration.urn,
+      stackResource(registration.type, registration.name, registration.outputs),
+    );
+  }
+  for (const registration of custom) {
+    const resource = byUrn.get(registration.urn)!;
+    for (const [property, urns] of Object.entries(registration.propertyDependencies)) {
+      resource.propertyDependencies[property] = urns.flatMap((urn) => byUrn.get(urn) ?? []);
+    }
+  }
+  return [...byUrn.values()];
+}
+
+/**
+ * Every violation the pack reports on what a program registered, as `pulumi preview
+ * --policy-pack policy` would run it: resource policies on each resource's inputs, stack
+ * policies on the linked outputs. Each entry starts with the policy's name.
+ */
+export async function packViolations(registrations: Registration[]): Promise<string[]> {
+  const resources = asPolicyResources(registrations);
+  const reported: string[] = [];
+  for (const policy of POLICIES) {
+    if ("validateStack" in policy) {
+      const violations = await violationsOfStack(policy, resources);
+      reported.push(...violations.map((violation) => `${policy.name}: ${violation.message}`));
+      continue;
+    }
+    for (const registration of registrations.filter((r) => r.custom)) {
+      const messages = await violationsOfResource(
+        policy,
+        registration.type,
+        registration.inputs,
+        registration.name,
+      );
+      reported.push(...messages.map((message) => `${policy.name}: ${message}`));
+    }
+  }
+  return reported;
 }

@@ -1,8 +1,7 @@
 /**
- * How the program wires the declaration, the images and the configuration into resources, and
- * what it promises in its outputs.
+ * How the program wires the two services, their images and the configuration into resources,
+ * and what it promises in its outputs.
  */
-import { IMAGE_BUILD, TOPOLOGY } from "../../services/topology";
 import {
   FAKE_ACCESS_TOKEN,
   type Registration,
@@ -15,7 +14,7 @@ import {
 } from "../helpers/pulumiMocks";
 
 const CUSTOM_AUDIENCE = "https://target.example.com";
-const services = Object.keys(TOPOLOGY);
+const services = ["target", "client"] as const;
 
 let defaults: StackRun;
 
@@ -68,10 +67,10 @@ describe("images", () => {
     (service) => {
       const image = defaults.engine.named(TYPES.image, `${service}-image`);
       expect(image.inputs.build).toEqual({
-        context: IMAGE_BUILD.context,
-        dockerfile: IMAGE_BUILD.dockerfile,
+        context: ".",
+        dockerfile: "services/Dockerfile",
         platform: "linux/amd64",
-        args: { [IMAGE_BUILD.bundleArg]: TOPOLOGY[service]!.bundle },
+        args: { SERVICE: service },
       });
     },
   );
@@ -92,7 +91,7 @@ describe("images", () => {
     for (const service of services) {
       const image = defaults.engine.named(TYPES.image, `${service}-image`);
       expect(image.inputs.imageName).toBe(
-        `europe-west1-docker.pkg.dev/test-project/s2s-images/${TOPOLOGY[service]!.bundle}`,
+        `europe-west1-docker.pkg.dev/test-project/s2s-images/${service}`,
       );
       expect(image.inputs.registry).toEqual({
         server: "europe-west1-docker.pkg.dev",
@@ -115,16 +114,56 @@ describe("APIs", () => {
     for (const api of apis) expect(api.inputs.disableOnDestroy).toBe(false);
   });
 
-  test("come before the registry, the service accounts and the Cloud Run services", () => {
+  test("are followed by a one-minute wait, as the provider's guide recommends, that depends on all three", () => {
+    const [sleep, ...others] = defaults.engine.ofType(TYPES.sleep);
+    expect(others).toEqual([]);
+    expect(sleep!.inputs).toEqual({ createDuration: "60s" });
     const apiUrns = defaults.engine.ofType(TYPES.api).map((api) => api.urn);
+    expect(sleep!.dependencies.sort()).toEqual(apiUrns.sort());
+  });
+
+  test("come, with the wait, before the registry, the service accounts and the Cloud Run services", () => {
+    const sleepUrn = defaults.engine.named(TYPES.sleep, "apis-ready").urn;
     const needingApis = [
       ...defaults.engine.ofType(TYPES.registry),
       ...defaults.engine.ofType(TYPES.account),
       ...defaults.engine.ofType(TYPES.runService),
     ];
     expect(needingApis).toHaveLength(1 + 2 * services.length);
-    for (const resource of needingApis) {
-      expect(resource.dependencies).toEqual(expect.arrayContaining(apiUrns));
+    for (const resource of needingApis) expect(resource.dependencies).toContain(sleepUrn);
+  });
+});
+
+describe("the image registry", () => {
+  test("keeps the newest versions of each image and deletes old untagged ones, as configured", async () => {
+    const custom = await runStack({ keepImageVersions: "3", deleteUntaggedImagesAfterDays: "7" });
+    for (const [run, keep, days] of [
+      [defaults, 5, 14],
+      [custom, 3, 7],
+    ] as const) {
+      expect(run.engine.named(TYPES.registry, "images").inputs).toMatchObject({
+        cleanupPolicyDryRun: false,
+        cleanupPolicies: [
+          { id: "keep-recent-versions", action: "KEEP", mostRecentVersions: { keepCount: keep } },
+          {
+            id: "delete-old-untagged",
+            action: "DELETE",
+            condition: { tagState: "UNTAGGED", olderThan: `${days}d` },
+          },
+        ],
+      });
+    }
+  });
+
+  test("builds images on preview only when buildOnPreview is set", async () => {
+    const building = await runStack({ buildOnPreview: "true" });
+    for (const service of services) {
+      expect(defaults.engine.named(TYPES.image, `${service}-image`).inputs.buildOnPreview).toBe(
+        false,
+      );
+      expect(building.engine.named(TYPES.image, `${service}-image`).inputs.buildOnPreview).toBe(
+        true,
+      );
     }
   });
 });
@@ -207,10 +246,10 @@ describe("outputs", () => {
   test("give commands to paste with the answer each should get", async () => {
     const commands = (await valueOf(defaults.outputs.commands!)).split("\n");
     expect(commands).toContain(
-      "curl https://s2s-client-abc123xyz-ew.a.run.app   # 200, with target's answer naming s2s-client@test-project.iam.gserviceaccount.com as its caller",
+      "curl https://s2s-client-abc123xyz-ew.a.run.app   # 200: the target's answer names s2s-client@test-project.iam.gserviceaccount.com as its caller",
     );
     expect(commands).toContain(
-      "curl -i https://s2s-target-abc123xyz-ew.a.run.app   # 403 Forbidden: no ID token, and only s2s-client@test-project.iam.gserviceaccount.com may invoke target",
+      "curl -i https://s2s-target-abc123xyz-ew.a.run.app   # 403 Forbidden: no ID token, and only s2s-client@test-project.iam.gserviceaccount.com may invoke the target",
     );
   });
 });

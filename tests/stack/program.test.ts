@@ -1,0 +1,52 @@
+/**
+ * index.ts is the reference people read once and copy: it must stay short and say its subject
+ * in order, one client, one target, one grant, without a general engine in between.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const SOURCE = readFileSync(join(__dirname, "..", "..", "index.ts"), "utf8");
+
+/** The lines that are code: neither blank nor comments. */
+function codeLines(source: string): string[] {
+  let inComment = false;
+  return source.split("\n").filter((raw) => {
+    const line = raw.trim();
+    if (inComment) {
+      inComment = !line.includes("*/");
+      return false;
+    }
+    if (line.startsWith("/*")) {
+      inComment = !line.includes("*/");
+      return false;
+    }
+    return line !== "" && !line.startsWith("//");
+  });
+}
+
+test("index.ts holds at most 90 lines of code", () => {
+  expect(codeLines(SOURCE).length).toBeLessThanOrEqual(90);
+});
+
+test("index.ts reads top to bottom: config, APIs, wait, registry, images, target, client's account, client, grant, outputs", () => {
+  const steps = [
+    "loadStackConfig()",
+    "new gcp.projects.Service(",
+    "new time.Sleep(",
+    "new gcp.artifactregistry.Repository(",
+    "new ContainerImage(",
+    'new CloudRunService(\n    "target"',
+    "new gcp.serviceaccount.Account(",
+    'new CloudRunService(\n    "client"',
+    'target.grantInvoker("client", clientAccount.member)',
+    "return {",
+  ];
+  const positions = steps.map((step) => SOURCE.indexOf(step));
+  expect(positions.every((position) => position >= 0)).toBe(true);
+  expect(positions).toEqual([...positions].sort((a, b) => a - b));
+});
+
+test("index.ts builds no general engine: no deferred outputs, no loops, no sorting", () => {
+  const code = codeLines(SOURCE).join("\n");
+  expect(code).not.toMatch(/deferredOutput|\bfor\s*\(|\bwhile\s*\(|\.sort\(|\.forEach\(/);
+});
