@@ -53,7 +53,7 @@ const { outputFiles } = await build({
   entryPoints,
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node22",
   format: "cjs",
   outdir: "dist",
   legalComments: "none",

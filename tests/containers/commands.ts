@@ -1,11 +1,9 @@
 /**
- * Running the machine's programs (apt-get, debootstrap, tar, docker) from the container test,
- * and telling a CI log what the slow steps are doing while they run.
+ * Running the machine's programs (docker, tar) from the container test, and telling a CI log
+ * what the slow steps are doing while they run.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
-import path from "node:path";
 import type { Readable } from "node:stream";
 
 const startedAt = performance.now();
@@ -101,40 +99,4 @@ export async function runPiped(
     exitOf(source, [producer.command, ...producer.args].join(" "), () => errors),
   ]);
   return output;
-}
-
-/** Where `name` is installed (PATH first, then the system directories root's PATH has). */
-export function findExecutable(name: string): string | undefined {
-  const directories = [
-    ...(process.env.PATH ?? "").split(path.delimiter),
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-  ];
-  for (const directory of directories.filter(Boolean)) {
-    const candidate = path.join(directory, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-
-/** Installs Debian packages with apt-get, as root; a fresh machine has no package lists yet. */
-export async function installDebianPackages(packages: readonly string[]): Promise<void> {
-  if (packages.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`the container test needs ${packages.join(", ")}; install them or run as root`);
-  }
-  await phase(`installing ${packages.join(", ")} with apt-get`, async () => {
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    await run("apt-get", ["update", "-qq"], { env });
-    await run("apt-get", ["install", "-y", "-qq", ...packages], { env });
-  });
 }

@@ -1,9 +1,10 @@
 /**
  * A Launcher for the local stack that runs each service from its image, the way Cloud Run runs
  * it: `docker run` with PORT set and the service listening on all interfaces (HOST, which the
- * stack sets to keep processes on loopback, is left out), and `docker stop` (SIGTERM, then
- * SIGKILL after the grace period) to end it. Containers share the host's network, so the stack's
- * stand-ins on loopback and the containers reach each other as they would on one machine.
+ * stack sets to keep processes on loopback, is left out); ready once `/health` answers 200, as
+ * Cloud Run's startup probe checks; `docker stop` (SIGTERM, then SIGKILL after the grace period)
+ * to end it. Containers share the host's network, so the stack's stand-ins on loopback and the
+ * containers reach each other as they would on one machine.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -15,6 +16,8 @@ import type { DockerEngine } from "./dockerEngine";
 /** A service running in a container. */
 export interface ContainerService extends LaunchedService {
   container: string;
+  /** From `docker run` to the first 200 on /health. */
+  startedInMs: number;
   /** What the service logged so far, one line each. */
   output(): string;
 }
@@ -40,6 +43,8 @@ export interface ContainerLauncher {
 
 /** Long enough for a container's first start on a slow machine; a process needs far less. */
 const START_TIMEOUT_MS = 30_000;
+/** Cloud Run sends SIGKILL this long after SIGTERM. */
+const CLOUD_RUN_GRACE_MS = 10_000;
 
 /** A port nothing listens on now, on all interfaces, as a service in a container would bind. */
 export async function freePort(): Promise<number> {
@@ -71,6 +76,7 @@ export function containerLauncher(
     const env = { ...given, PORT: String(port) };
     started += 1;
     const container = `s2s-test-${request.name}-${process.pid}-${started}`;
+    const begin = performance.now();
     const child = spawn(
       engine.client,
       [
@@ -87,9 +93,9 @@ export function containerLauncher(
     const exited = once(child, "close").then(([code]) => code as number | null);
     const lines: string[] = [];
     const output = () => lines.join("\n");
-
-    createInterface({ input: child.stdout! }).on("line", (line) => lines.push(line));
-    createInterface({ input: child.stderr! }).on("line", (line) => lines.push(line));
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => lines.push(line));
+    }
 
     await waitForHealthy(`http://127.0.0.1:${port}`, {
       name: container,
@@ -100,13 +106,14 @@ export function containerLauncher(
       await engine.docker(["rm", "--force", container]).catch(() => undefined);
       throw new Error(`${error.message}\n${output()}`);
     });
+    const startedInMs = performance.now() - begin;
 
     const pid = Number(await engine.docker(["inspect", "--format={{.State.Pid}}", container]));
     let stopping: Promise<void> | undefined;
-    const stop = async (graceMs = 10_000) => {
-      const begin = performance.now();
+    const stop = async (graceMs: number) => {
+      const stopBegin = performance.now();
       await engine.docker(["stop", `--time=${Math.ceil(graceMs / 1000)}`, container]);
-      const seconds = (performance.now() - begin) / 1000;
+      const seconds = (performance.now() - stopBegin) / 1000;
       await exited;
       const exitCode = Number(
         await engine.docker(["inspect", "--format={{.State.ExitCode}}", container]),
@@ -120,8 +127,9 @@ export function containerLauncher(
       port,
       url: `http://127.0.0.1:${port}`,
       pid,
+      startedInMs,
       // The stack may stop a service and then stop everything: the second stop does nothing.
-      stop: (graceMs) => (stopping ??= stop(graceMs)),
+      stop: (graceMs = CLOUD_RUN_GRACE_MS) => (stopping ??= stop(graceMs)),
       exited,
       output,
     };

@@ -1,62 +1,47 @@
 /**
- * The service images, built from the real Dockerfile exactly as the stack builds them
- * (IMAGE_BUILD in services/topology.ts) and run the way Cloud Run runs them, behind the local
- * metadata-server and front-end stand-ins.
+ * The service images, built from the real Dockerfile as the Pulumi program builds them
+ * (imageBuild.ts) and run the way Cloud Run runs them, behind the local metadata-server and
+ * front-end stand-ins. `npm run test:containers`; not part of `npm test`.
  *
- * On a machine without Docker it installs Debian's docker.io (and debootstrap) and runs a private
- * daemon for the duration of the test. Registries of container images may be out of reach, so
- * the Dockerfile's base images are replaced by local equivalents built from Debian and the
- * official Node.js binary (baseImages.ts). Run as root, on Linux; `npm run test:containers`.
- *
- * CONTAINER_TEST_CACHE names the directory that keeps the Debian root file system between runs
- * (default: a directory in the system's temporary directory); CONTAINER_FIGURES_FILE, if set,
- * receives the measured figures as Markdown.
+ * Needs a Docker engine on Linux (DOCKER_HOST, or the default socket): the containers share the
+ * host's network and the test reads their processes in /proc. It installs and starts nothing;
+ * without an engine it fails, saying how to get one. The images build from the Dockerfile's
+ * public base images unless BUILD_IMAGE and RUNTIME_IMAGE name others (.ci/test-containers
+ * passes local stand-ins). CONTAINER_FIGURES_FILE, if set, receives the measured figures as
+ * Markdown.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { type LocalStack, startLocalStack } from "../../local/stack";
-import { type BaseImages, basePackagesNeeded, buildBaseImages } from "./baseImages";
-import { installDebianPackages, phase, phases, progress } from "./commands";
+import { phase, phases, progress } from "./commands";
 import {
   type ContainerLauncher,
   type ContainerService,
   containerLauncher,
   freePort,
 } from "./containerLauncher";
-import { type DockerEngine, dockerPackagesNeeded, provideDocker } from "./dockerEngine";
+import { connectDocker, type DockerEngine } from "./dockerEngine";
 import { bundledPackages, devOnlyPackages, imageFile, imagePaths } from "./imageContents";
+import {
+  type BaseImages,
+  baseImages,
+  type Bundle,
+  BUNDLES,
+  buildServiceImage,
+  DOCKERFILE,
+  dockerfileDefaults,
+  ensureImage,
+  ROOT,
+} from "./imageBuild";
 
-const ROOT = path.join(__dirname, "..", "..");
-/** How index.ts builds each service's image: one Dockerfile, the SERVICE argument names the bundle. */
-const IMAGE_BUILD = { context: ".", dockerfile: "services/Dockerfile", bundleArg: "SERVICE" };
-
-const DOCKERFILE = path.join(ROOT, IMAGE_BUILD.dockerfile);
-const SERVICES = ["target", "client"] as const;
-const BUNDLES: readonly string[] = SERVICES;
-const CACHE_DIR =
-  process.env.CONTAINER_TEST_CACHE ?? path.join(os.tmpdir(), "s2s-container-test-cache");
-/** The build secret services/Dockerfile reads a CA bundle from. */
-const CA_SECRET = "npm-ca";
 /** The user the images must run as: distroless's `nonroot`. */
 const NONROOT = 65532;
-/** Cloud Run kills an instance 10 s after SIGTERM; a clean stop must take well under that. */
-const STOP_LIMIT_SECONDS = 5;
-/** How many times each image is started to measure start → first 200. */
+/** The Node.js major version the images are built for. */
+const NODE_MAJOR = 24;
+/** How many times each image is started afresh, measuring docker run → first 200. */
 const START_RUNS = 5;
-const START_TIMEOUT_MS = 30_000;
-/** A container must answer within this: a generous bound for a one-file Node.js service. */
-const START_LIMIT_MS = 5_000;
-
-/** The `ARG NAME=default` lines before the Dockerfile's first FROM. */
-function dockerfileDefaults(): Record<string, string> {
-  const header = readFileSync(DOCKERFILE, "utf8").split(/^FROM /m)[0] ?? "";
-  return Object.fromEntries(
-    [...header.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]),
-  );
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -71,43 +56,17 @@ const figures = {
   daemon: "",
   nodeVersion: "",
   runtimeBaseBytes: undefined as number | undefined,
-  imageBytes: {} as Record<string, number>,
-  bundleBytes: {} as Record<string, number>,
-  startToHealthyMs: {} as Record<string, number[]>,
+  imageBytes: {} as Partial<Record<Bundle, number>>,
+  bundleBytes: {} as Partial<Record<Bundle, number>>,
+  startToHealthyMs: {} as Partial<Record<Bundle, number[]>>,
 };
 const suiteStart = performance.now();
 
-let workDir: string;
 let engine: DockerEngine | undefined;
-let bases: BaseImages;
-const images: Record<string, string> = {};
+let bases: BaseImages | undefined;
+const images: Partial<Record<Bundle, string>> = {};
 let launcher: ContainerLauncher | undefined;
 let stack: LocalStack | undefined;
-
-/** Builds one service's image the way the stack does: IMAGE_BUILD's context, file and argument. */
-async function buildServiceImage(bundle: string): Promise<string> {
-  const tag = `s2s-test/${bundle}:local`;
-  // Behind a TLS-intercepting proxy npm needs the machine's CA bundle; it goes in as a build
-  // secret, which no layer keeps.
-  const caBundle = process.env.NODE_EXTRA_CA_CERTS;
-  const secret =
-    caBundle !== undefined && existsSync(caBundle)
-      ? [`--secret=id=${CA_SECRET},src=${caBundle}`]
-      : [];
-  await engine!.docker([
-    "build",
-    "--progress=plain",
-    "--network=host",
-    `--file=${DOCKERFILE}`,
-    `--build-arg=BUILD_IMAGE=${bases.build}`,
-    `--build-arg=RUNTIME_IMAGE=${bases.runtime}`,
-    `--build-arg=${IMAGE_BUILD.bundleArg}=${bundle}`,
-    ...secret,
-    `--tag=${tag}`,
-    path.join(ROOT, IMAGE_BUILD.context),
-  ]);
-  return tag;
-}
 
 async function inspectImage(image: string) {
   const [details] = JSON.parse(await engine!.docker(["image", "inspect", image])) as Array<{
@@ -123,6 +82,11 @@ async function inspectImage(image: string) {
   return details!;
 }
 
+/** The Node.js version an image runs, asked of its own `node`. */
+async function nodeVersionIn(image: string): Promise<string> {
+  return (await engine!.docker(["run", "--rm", "--entrypoint=node", image, "--version"])).trim();
+}
+
 /** The figures as Markdown, on stderr and in CONTAINER_FIGURES_FILE if that is set. */
 function writeFigures(): void {
   const table = (rows: string[][]) =>
@@ -136,21 +100,24 @@ function writeFigures(): void {
       : `${median(values).toFixed(0)} ms (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ms)`;
   const stops = launcher?.stops ?? [];
   const exitCodes = [...new Set(stops.map((stop) => stop.exitCode))].join(", ") || "-";
+  const basesUsed = bases
+    ? `${bases.build} to build, ${bases.runtime} to run${bases.defaults ? " (the Dockerfile's defaults)" : ""}`
+    : "-";
   const text = [
-    `Measured on ${os.cpus().length} cores with Docker ${figures.daemon} and Node.js ` +
-      `${figures.nodeVersion}, on the local stand-ins for the base images.`,
+    `Measured on ${os.cpus().length} cores with Docker ${figures.daemon || "-"} and Node.js ` +
+      `${figures.nodeVersion || "-"} in the images; bases: ${basesUsed}.`,
     "",
     table([
-      ["service", "image size", "bundle", "start → first 200 on /health: median (min–max)"],
-      ...SERVICES.map((service) => [
-        service,
-        size(figures.imageBytes[service]),
-        size(figures.bundleBytes[service]),
-        `${spread(figures.startToHealthyMs[service] ?? [])}, ${figures.startToHealthyMs[service]?.length ?? 0} runs`,
+      ["service", "image size", "bundle", "docker run → first 200 on /health: median (min–max)"],
+      ...BUNDLES.map((bundle) => [
+        bundle,
+        size(figures.imageBytes[bundle]),
+        size(figures.bundleBytes[bundle]),
+        `${spread(figures.startToHealthyMs[bundle] ?? [])}, ${figures.startToHealthyMs[bundle]?.length ?? 0} runs`,
       ]),
     ]),
     "",
-    `The runtime base alone (Node.js and its libraries, as in distroless): ${size(figures.runtimeBaseBytes)}.`,
+    `The runtime base alone: ${size(figures.runtimeBaseBytes)}.`,
     `docker stop (SIGTERM until the container exited): ${spread(stops.map((stop) => stop.seconds * 1000))} ` +
       `over ${stops.length} stops; exit codes: ${exitCodes}.`,
     "",
@@ -166,23 +133,17 @@ function writeFigures(): void {
 }
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(os.tmpdir(), "s2s-containers-"));
-  await installDebianPackages([
-    ...(await dockerPackagesNeeded()),
-    ...basePackagesNeeded(CACHE_DIR),
-  ]);
-  engine = await phase("Docker daemon", () => provideDocker(workDir));
+  engine = await connectDocker();
   figures.daemon = engine.serverVersion;
-
-  const nodeMajor = Number(/^node:(\d+)-/.exec(dockerfileDefaults().BUILD_IMAGE ?? "")?.[1]);
-  bases = await buildBaseImages(engine, { nodeMajor, cacheDir: CACHE_DIR, workDir });
-  figures.nodeVersion = bases.nodeVersion;
-  figures.runtimeBaseBytes = (await inspectImage(bases.runtime)).Size;
+  progress(`Docker ${engine.serverVersion}, client ${engine.client}`);
+  bases = baseImages();
+  const { runtime } = bases;
+  await phase(`runtime base ${runtime}`, () => ensureImage(engine!, runtime));
+  figures.runtimeBaseBytes = (await inspectImage(runtime)).Size;
 
   for (const bundle of BUNDLES) {
-    images[bundle] = await phase(
-      `building the ${bundle} image from ${IMAGE_BUILD.dockerfile}`,
-      () => buildServiceImage(bundle),
+    images[bundle] = await phase(`building the ${bundle} image from ${DOCKERFILE}`, () =>
+      buildServiceImage(engine!, bundle, bases!),
     );
     figures.imageBytes[bundle] = (await inspectImage(images[bundle])).Size;
   }
@@ -201,23 +162,28 @@ afterAll(async () => {
   };
   await attempt(async () => stack?.stop());
   await attempt(async () => launcher?.removeAll());
-  await attempt(async () => engine?.stop());
-  await attempt(async () => workDir && rm(workDir, { recursive: true, force: true }));
   writeFigures();
   if (failures.length > 0) throw failures[0];
 }, 120_000);
 
+/** The image built for `bundle`; fails clearly when the build did not get that far. */
+function imageOf(bundle: string): string {
+  const image = images[bundle as Bundle];
+  if (image === undefined) throw new Error(`the ${bundle} image was not built`);
+  return image;
+}
+
 describe("the service images", () => {
-  it("default to public Node.js 24 LTS bases: Debian slim to build, distroless to run", () => {
+  it("default to public Node.js 24 LTS bases on Debian 13: slim to build, distroless to run", () => {
     const defaults = dockerfileDefaults();
-    expect(defaults.BUILD_IMAGE).toBe("node:24-bookworm-slim");
-    expect(defaults.RUNTIME_IMAGE).toBe("gcr.io/distroless/nodejs24-debian12:nonroot");
+    expect(defaults.BUILD_IMAGE).toBe("node:24-trixie-slim");
+    expect(defaults.RUNTIME_IMAGE).toBe("gcr.io/distroless/nodejs24-debian13:nonroot");
   });
 
   it.each(BUNDLES)(
     "%s: runs node on its bundle in exec form, as a non-root user, with NODE_ENV=production",
     async (bundle) => {
-      const { Config } = await inspectImage(images[bundle]!);
+      const { Config } = await inspectImage(imageOf(bundle));
       expect(Config.User).toBe(`${NONROOT}:${NONROOT}`);
       expect(Config.Entrypoint).toEqual(["node", "server.js"]);
       expect(Config.Cmd).toBeNull();
@@ -226,12 +192,18 @@ describe("the service images", () => {
     },
   );
 
+  it.each(BUNDLES)(`%s: runs Node.js ${NODE_MAJOR}`, async (bundle) => {
+    const version = await nodeVersionIn(imageOf(bundle));
+    figures.nodeVersion = version;
+    expect(version).toMatch(new RegExp(`^v${NODE_MAJOR}\\.\\d+\\.\\d+$`));
+  });
+
   it.each(BUNDLES)(
     "%s: adds exactly one file to the runtime base, the bundle dist/ holds, and nothing else",
     async (bundle) => {
       const [paths, basePaths] = await Promise.all([
-        imagePaths(engine!, images[bundle]!),
-        imagePaths(engine!, bases.runtime),
+        imagePaths(engine!, imageOf(bundle)),
+        imagePaths(engine!, bases!.runtime),
       ]);
       const added = paths.filter((entry) => !basePaths.includes(entry));
       expect(added.sort()).toEqual(["app", "app/server.js"]);
@@ -246,7 +218,7 @@ describe("the service images", () => {
       );
       expect(forbidden).toEqual([]);
 
-      const shipped = await imageFile(engine!, images[bundle]!, "/app/server.js");
+      const shipped = await imageFile(engine!, imageOf(bundle), "/app/server.js");
       figures.bundleBytes[bundle] = Buffer.byteLength(shipped);
       const built = await readFile(path.join(ROOT, "dist", `${bundle}.js`), "utf8");
       expect({ bundle, sameAsDist: shipped === built }).toEqual({ bundle, sameAsDist: true });
@@ -255,7 +227,7 @@ describe("the service images", () => {
   );
 
   it.each(BUNDLES)("%s: bundles production dependencies only", async (bundle) => {
-    const shipped = await imageFile(engine!, images[bundle]!, "/app/server.js");
+    const shipped = await imageFile(engine!, imageOf(bundle), "/app/server.js");
     const bundled = bundledPackages(shipped);
     // The bundle must name what it holds, or the check below would pass on nothing.
     expect([...bundled]).toContain("node_modules/express");
@@ -266,18 +238,16 @@ describe("the service images", () => {
 
 describe("the images running as Cloud Run runs them", () => {
   beforeAll(async () => {
-    if (BUNDLES.some((bundle) => images[bundle] === undefined)) {
-      throw new Error("the images were not built; see the first failure");
-    }
-    launcher = containerLauncher(engine!, (bundle) => images[bundle]!);
+    // Fails here, naming the image, when a build failed, rather than midway through the stack.
+    for (const bundle of BUNDLES) imageOf(bundle);
+    launcher = containerLauncher(engine!, imageOf);
     const launch = launcher.launch;
     stack = await phase("starting the local stack with the service containers", () =>
       startLocalStack({ launch, basePort: 0 }),
     );
   }, 120_000);
 
-  const containerOf = (service: (typeof SERVICES)[number]) =>
-    stack!.services[service].process as ContainerService;
+  const containerOf = (service: Bundle) => stack!.services[service].process as ContainerService;
 
   it("serves the client container's call to the target container through the front end, as the client's service account", async () => {
     const { client, target } = stack!.services;
@@ -291,11 +261,11 @@ describe("the images running as Cloud Run runs them", () => {
     });
     // The call went to the front end, not straight to the target's container.
     expect(answer.target.url.replace(/\/$/, "")).toBe(target.url);
-    expect(target.frontEnd?.stats.forwarded).toBeGreaterThanOrEqual(1);
+    expect(target.frontEnd.stats.forwarded).toBeGreaterThanOrEqual(1);
     expect(client.metadata.stats.identityTokensIssued).toBeGreaterThanOrEqual(1);
   });
 
-  it.each(SERVICES)(
+  it.each(BUNDLES)(
     "%s: Node.js is PID 1, runs as a non-root user and listens on all interfaces",
     async (service) => {
       const { pid, port } = containerOf(service);
@@ -318,53 +288,39 @@ describe("the images running as Cloud Run runs them", () => {
     },
   );
 
-  it.each(SERVICES)(
-    `%s: a new container answers 200 on /health soon after docker run (${START_RUNS} runs)`,
+  it.each(BUNDLES)(
+    `%s: ${START_RUNS} new containers in a row each answer 200 on /health and stop with exit code 0`,
     async (service) => {
       const request = launcher!.requests.get(service)!;
       const timings: number[] = [];
+      const exitCodes: Array<number | null> = [];
       for (let run = 0; run < START_RUNS; run += 1) {
         const port = await freePort();
-        const health = `http://127.0.0.1:${port}/health`;
-        const begin = performance.now();
-        const launching = launcher!.launch({
+        const container = await launcher!.launch({
           ...request,
           env: { ...request.env, PORT: `${port}` },
         });
-        let failure: unknown;
-        void launching.catch((error: unknown) => (failure = error));
-        for (;;) {
-          if (failure !== undefined) throw failure;
-          const response = await fetch(health, { signal: AbortSignal.timeout(1000) }).catch(
-            () => undefined,
-          );
-          await response?.arrayBuffer();
-          if (response?.status === 200) break;
-          if (performance.now() - begin > START_TIMEOUT_MS) {
-            throw new Error(`${service} gave no 200 on /health within ${START_TIMEOUT_MS} ms`);
-          }
-          await delay(5);
-        }
-        timings.push(performance.now() - begin);
-        await (await launching).stop();
+        timings.push(container.startedInMs);
+        await container.stop();
+        exitCodes.push(await container.exited);
       }
       figures.startToHealthyMs[service] = timings;
-      progress(`${service}: start → first 200 ${timings.map((ms) => ms.toFixed(0)).join(", ")} ms`);
-      // About a third of a second here; far more would mean the image does work at start.
-      expect(Math.max(...timings)).toBeLessThan(START_LIMIT_MS);
+      progress(
+        `${service}: docker run → first 200 ${timings.map((ms) => ms.toFixed(0)).join(", ")} ms`,
+      );
+      expect(exitCodes).toEqual(Array.from({ length: START_RUNS }, () => 0));
     },
-    START_RUNS * (START_TIMEOUT_MS + 15_000),
+    START_RUNS * 60_000,
   );
 
-  it(`docker stop ends every container with exit code 0 in under ${STOP_LIMIT_SECONDS} s`, async () => {
+  it("docker stop ends every container of the stack by itself within Cloud Run's 10 s grace period, exit code 0", async () => {
     await phase("stopping the stack", () => stack!.stop());
-    const stops = launcher!.stops;
-    expect(stops.map((stop) => stop.service).sort()).toEqual(
-      expect.arrayContaining([...SERVICES].sort()),
+    const stopped = launcher!.stops.filter((stop) =>
+      [...BUNDLES].some((bundle) => stop.container === containerOf(bundle).container),
     );
-    // Node.js as PID 1 without a SIGTERM handler would ignore the signal: docker would kill it
-    // after the grace period, with exit code 137.
-    expect(stops.filter((stop) => stop.exitCode !== 0)).toEqual([]);
-    expect(stops.filter((stop) => stop.seconds >= STOP_LIMIT_SECONDS)).toEqual([]);
+    expect(stopped.map((stop) => stop.service).sort()).toEqual([...BUNDLES].sort());
+    // docker stop waits the 10 s grace period, then kills: a Node.js PID 1 that ignored SIGTERM
+    // would end with exit code 137 instead.
+    expect(stopped.filter((stop) => stop.exitCode !== 0)).toEqual([]);
   }, 60_000);
 });
