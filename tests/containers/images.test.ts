@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { type LocalStack, startLocalStack } from "../../local/stack";
+import { NODE_FLAGS } from "../../services/nodeCommand";
 import { type BaseImages, basePackagesNeeded, buildBaseImages } from "./baseImages";
 import { installDebianPackages, phase, phases, progress } from "./commands";
 import {
@@ -219,7 +220,7 @@ describe("the service images", () => {
     async (bundle) => {
       const { Config } = await inspectImage(images[bundle]!);
       expect(Config.User).toBe(`${NONROOT}:${NONROOT}`);
-      expect(Config.Entrypoint).toEqual(["node", "server.js"]);
+      expect(Config.Entrypoint).toEqual(["node", ...NODE_FLAGS, "server.js"]);
       expect(Config.Cmd).toBeNull();
       expect(Config.Env).toContain("NODE_ENV=production");
       expect(Config.Labels?.["org.opencontainers.image.title"]).toBe(bundle);
@@ -308,6 +309,7 @@ describe("the images running as Cloud Run runs them", () => {
       expect(ids("NSpid")?.at(-1)).toBe(1);
       expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toEqual([
         "node",
+        ...NODE_FLAGS,
         "server.js",
         "",
       ]);
