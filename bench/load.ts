@@ -1,9 +1,13 @@
 /**
  * A small closed-loop load generator: `concurrency` workers, each sending its next request as
  * soon as the previous one is answered, until a request count or a deadline is reached.
- * Used by the benchmark and by the reliability tests, so both load the chain the same way.
+ * Used by the benchmark (in a process of its own) and by the reliability tests, so both load
+ * the chain the same way.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
+import path from "node:path";
+import { DIST_DIR } from "../local/launcher";
 import { IDLE_CONNECTION_TIMEOUT_MS } from "../services/shared/lifecycle";
 
 export interface LoadOptions {
@@ -89,4 +93,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     elapsedMs,
     requestsPerSecond: (latenciesMs.length / elapsedMs) * 1000,
   };
+}
+
+/**
+ * Runs one load in a process of its own (bench/loadGenerator.ts), so that the load generator's
+ * work never shares an event loop with the stand-ins or with the measuring.
+ */
+export async function runLoadProcess(
+  options: Omit<LoadOptions, "onResponse">,
+): Promise<LoadResult> {
+  const child = spawn(
+    process.execPath,
+    [path.join(DIST_DIR, "load-generator.js"), JSON.stringify(options)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  let errors = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  if (code !== 0) throw new Error(`the load generator exited with code ${code}: ${errors.trim()}`);
+  return JSON.parse(output) as LoadResult;
 }

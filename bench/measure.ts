@@ -1,5 +1,5 @@
-/** Small measuring helpers shared by the benchmark's phases. */
-import { readFileSync } from "node:fs";
+/** Small measuring helpers shared by the benchmark's phases: statistics and /proc readings. */
+import { readdirSync, readFileSync } from "node:fs";
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -7,27 +7,43 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Resident set size of a process in MiB, from /proc. */
-export function residentMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-/** Samples a process's resident size while `work` runs, returning the peak. */
-export async function peakResidentMiB(pid: number, work: Promise<unknown>): Promise<number> {
-  let peak = residentMiB(pid);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, residentMiB(pid));
-  }, 100);
-  try {
-    await work;
-  } finally {
-    clearInterval(timer);
-  }
-  return Math.max(peak, residentMiB(pid));
-}
-
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(
+    readFileSync(`/proc/${pid}/status`, "utf8"),
+  );
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
+  return Number(match[1]);
+}
+
+/** What a process holds in memory now, in MiB (VmRSS). */
+export function residentMiB(pid: number): number {
+  return statusKiB(pid, "VmRSS") / 1024;
+}
+
+/** The most a process has held in memory since it started, in MiB (VmHWM, kept by the kernel). */
+export function peakResidentMiB(pid: number): number {
+  return statusKiB(pid, "VmHWM") / 1024;
+}
+
+/**
+ * CPU time a process has used so far, in microseconds, over all its threads (V8's garbage
+ * collection and compilation helpers and libuv's pool included), to the nanosecond.
+ */
+export function cpuMicroseconds(pid: number): number {
+  let nanoseconds = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanoseconds += Number(
+        readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0],
+      );
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return nanoseconds / 1000;
 }

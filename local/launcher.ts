@@ -14,6 +14,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { HEALTH_PATH } from "../services/environment";
+import { NODE_FLAGS } from "../services/nodeCommand";
 
 export interface LaunchRequest {
   name: string;
@@ -131,19 +132,29 @@ async function stopChild(
   clearTimeout(timer);
 }
 
-/** Runs `<distDir>/<bundle>.js` with nothing in its environment but PATH and `env`. */
-export function spawnBundle(bundle: string, env: Record<string, string>, distDir = DIST_DIR) {
-  return spawn(process.execPath, [path.join(distDir, `${bundle}.js`)], {
+/**
+ * Runs `dist/<bundle>.js` with the services' command line (or other Node.js flags, when the
+ * benchmark measures what they change) and nothing in its environment but PATH and `env`.
+ */
+export function spawnBundle(
+  bundle: string,
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = NODE_FLAGS,
+) {
+  return spawn(process.execPath, [...nodeFlags, path.join(DIST_DIR, `${bundle}.js`)], {
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
 
-/** A launcher that runs bundles from `distDir` as child processes of this one. */
-export function processLauncher(onLog: LogSink = () => undefined, distDir = DIST_DIR): Launcher {
+/** A launcher that runs bundles as child processes of this one, started by `spawnBundle`. */
+export function processLauncher(
+  onLog: LogSink = () => undefined,
+  nodeFlags: readonly string[] = NODE_FLAGS,
+): Launcher {
   return async ({ name, bundle, env }) => {
     const port = env.PORT === undefined || env.PORT === "0" ? await freePort() : Number(env.PORT);
-    const child = spawnBundle(bundle, { ...env, PORT: String(port) }, distDir);
+    const child = spawnBundle(bundle, { ...env, PORT: String(port) }, nodeFlags);
     const exited = once(child, "exit").then(([code]) => code as number | null);
     const recent: string[] = [];
     const read = (raw: string) => {

@@ -1,9 +1,13 @@
 /**
  * ID tokens from Google's metadata server through google-auth-library: on Cloud Run the
  * service's own identity, locally the metadata stand-in named by GCE_METADATA_HOST.
+ *
+ * The library is loaded on the first token fetch, not at start: it is the largest part of the
+ * client's bundle and nothing before the first call to the target needs it, so a cold instance
+ * answers its startup probe sooner. The first request pays for loading it once, together with
+ * the first token fetch it waits for anyway.
  */
-import { resetIsAvailableCache } from "gcp-metadata";
-import { GoogleAuth, type IdTokenClient } from "google-auth-library";
+import type { IdTokenClient } from "google-auth-library";
 import type { IdTokenFetcher } from "./idTokenCache";
 
 /**
@@ -14,10 +18,21 @@ import type { IdTokenFetcher } from "./idTokenCache";
  */
 export function googleIdTokenFetcher(audience: string): IdTokenFetcher {
   let client: Promise<IdTokenClient> | undefined;
+  const create = async (): Promise<IdTokenClient> => {
+    const [{ GoogleAuth }, metadata] = await Promise.all([
+      import("google-auth-library"),
+      import("gcp-metadata"),
+    ]);
+    try {
+      return await new GoogleAuth().getIdTokenClient(audience);
+    } catch (error) {
+      metadata.resetIsAvailableCache();
+      throw error;
+    }
+  };
   return async () => {
-    client ??= new GoogleAuth().getIdTokenClient(audience).catch((error: unknown) => {
+    client ??= create().catch((error: unknown) => {
       client = undefined;
-      resetIsAvailableCache();
       throw error;
     });
     return (await client).idTokenProvider.fetchIdToken(audience);

@@ -13,7 +13,6 @@
  * so sending it again is safe.
  */
 import http from "node:http";
-import https from "node:https";
 import { IDLE_CONNECTION_TIMEOUT_MS } from "../shared/lifecycle";
 
 export interface HttpAnswer {
@@ -39,6 +38,12 @@ export interface HttpGetterOptions {
   idleSocketTimeoutMs?: number;
 }
 
+/** An HTTP or HTTPS agent, and the request function that goes with it. */
+interface Transport {
+  agent: http.Agent;
+  request: typeof http.request;
+}
+
 /** A GET function bound to one URL, with its own pool of kept-alive connections. */
 export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
   const secure = url.protocol === "https:";
@@ -48,15 +53,24 @@ export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
     // `Keep-Alive: timeout=N` shortens it further, but only when it is set.
     timeout: options.idleSocketTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
   };
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const request = secure ? https.request : http.request;
+  // https, and with it TLS and its store of root certificates (about 5 MB resident), is loaded
+  // by the first call rather than at start, where nothing needs it.
+  let transport: Promise<Transport> | undefined;
+  const connect = (): Promise<Transport> =>
+    (transport ??= secure
+      ? import("node:https").then((https) => ({
+          agent: new https.Agent(agentOptions),
+          request: https.request,
+        }))
+      : Promise.resolve({ agent: new http.Agent(agentOptions), request: http.request }));
 
-  const attempt = (
+  const attempt = async (
     headers: http.OutgoingHttpHeaders,
     signal: AbortSignal,
     mayRetry: boolean,
-  ): Promise<HttpAnswer> =>
-    new Promise((resolve, reject) => {
+  ): Promise<HttpAnswer> => {
+    const { agent, request } = await connect();
+    return new Promise((resolve, reject) => {
       let answered = false;
       const outgoing = request(url, { method: "GET", agent, headers, signal }, (response) => {
         answered = true;
@@ -87,6 +101,7 @@ export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
       });
       outgoing.end();
     });
+  };
 
   return (headers, signal) => attempt(headers, signal, true);
 }

@@ -15,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type LocalStack, startLocalStack } from "../../local/stack";
+import { NODE_FLAGS } from "../../services/nodeCommand";
 import { phase, phases, progress } from "./commands";
 import {
   type ContainerLauncher,
@@ -185,7 +186,7 @@ describe("the service images", () => {
     async (bundle) => {
       const { Config } = await inspectImage(imageOf(bundle));
       expect(Config.User).toBe(`${NONROOT}:${NONROOT}`);
-      expect(Config.Entrypoint).toEqual(["node", "server.js"]);
+      expect(Config.Entrypoint).toEqual(["node", ...NODE_FLAGS, "server.js"]);
       expect(Config.Cmd).toBeNull();
       expect(Config.Env).toContain("NODE_ENV=production");
       expect(Config.Labels?.["org.opencontainers.image.title"]).toBe(bundle);
@@ -278,6 +279,7 @@ describe("the images running as Cloud Run runs them", () => {
       expect(ids("NSpid")?.at(-1)).toBe(1);
       expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toEqual([
         "node",
+        ...NODE_FLAGS,
         "server.js",
         "",
       ]);

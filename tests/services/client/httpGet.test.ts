@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { httpGetter } from "../../../services/client/httpGet";
 import { IDLE_CONNECTION_TIMEOUT_MS } from "../../../services/shared/lifecycle";
 
@@ -102,5 +102,30 @@ describe("a GET on kept-alive connections", () => {
 
   it("closes idle connections sooner than a Node server's default keep-alive timeout would", () => {
     expect(IDLE_CONNECTION_TIMEOUT_MS).toBeLessThan(http.createServer().keepAliveTimeout);
+  });
+});
+
+describe("a GET to an https URL", () => {
+  it("is sent over TLS, the first call loading what TLS needs", async () => {
+    // A bare TCP server that records the first bytes it receives and hangs up: a TLS client
+    // opens with a handshake record (0x16), never with the text of an HTTP request.
+    const firstBytes: Buffer[] = [];
+    const server = net.createServer((socket) => {
+      socket.once("data", (chunk: Buffer) => {
+        firstBytes.push(chunk);
+        socket.destroy();
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { port } = server.address() as AddressInfo;
+      const get = httpGetter(new URL(`https://127.0.0.1:${port}/`));
+      await expect(get({}, signal())).rejects.toThrow();
+      expect(firstBytes).toHaveLength(1);
+      expect(firstBytes[0]![0]).toBe(0x16);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -42,6 +42,20 @@ describe("trace context", () => {
     }
   });
 
+  it("gives every new trace and span its own id, also when the random pool is refilled", () => {
+    // Each new trace draws 24 bytes and each child span 8 more: this crosses several refills.
+    const ids = new Set<string>();
+    for (let i = 0; i < 1000; i += 1) {
+      const trace = traceFromHeaders({});
+      const child = childTraceparent(trace).split("-")[2]!;
+      expect(trace.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(trace.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(child).toMatch(/^[0-9a-f]{16}$/);
+      ids.add(trace.traceId).add(trace.spanId).add(child);
+    }
+    expect(ids.size).toBe(3000);
+  });
+
   it("passes on the same trace with a new span", () => {
     const trace = traceFromHeaders({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
     expect(childTraceparent(trace)).toMatch(
