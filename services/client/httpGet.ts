@@ -21,6 +21,15 @@ export interface HttpAnswer {
   body: string;
 }
 
+/**
+ * At most this many connections to the target at once; further calls wait for one to be free.
+ * Cloud Run sends an instance 80 requests at once by default, and one connection serves a call
+ * in a few milliseconds. Measured at 256 concurrent requests through the local chain, a pool of
+ * 64 instead of one connection per request lowered both services' peak memory (the client's
+ * from about 109 to 104 MiB, the target's from 85 to 73) and raised throughput.
+ */
+export const MAX_CONNECTIONS = 64;
+
 /** Larger answers are cut off: the target's answers are small, and memory is not unlimited. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -52,6 +61,7 @@ export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
     // For a kept-alive agent this is how long a free socket may stay idle. An answer's
     // `Keep-Alive: timeout=N` shortens it further, but only when it is set.
     timeout: options.idleSocketTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
+    maxSockets: MAX_CONNECTIONS,
   };
   // https, and with it TLS and its store of root certificates (about 5 MB resident), is loaded
   // by the first call rather than at start, where nothing needs it.

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import http from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { httpGetter } from "../../../services/client/httpGet";
+import { MAX_CONNECTIONS, httpGetter } from "../../../services/client/httpGet";
 import { IDLE_CONNECTION_TIMEOUT_MS } from "../../../services/shared/lifecycle";
 
 /** A plain Node server whose handler also sees how many requests came on the same connection. */
@@ -127,5 +127,26 @@ describe("a GET to an https URL", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("the connections to the target", () => {
+  it(`are at most ${MAX_CONNECTIONS} at once; further calls wait for one and are all answered`, async () => {
+    let open = 0;
+    let mostOpen = 0;
+    const server = await serve(
+      (_req, res) => setTimeout(() => res.end("ok"), 20),
+      (created) =>
+        created.on("connection", (socket: Socket) => {
+          open += 1;
+          mostOpen = Math.max(mostOpen, open);
+          socket.on("close", () => (open -= 1));
+        }),
+    );
+    const get = httpGetter(server.url);
+    const calls = MAX_CONNECTIONS * 2 + 10;
+    const answers = await Promise.all(Array.from({ length: calls }, () => get({}, signal())));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(calls).fill(200));
+    expect(mostOpen).toBe(MAX_CONNECTIONS);
   });
 });
