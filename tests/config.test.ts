@@ -3,12 +3,8 @@
  * and every invalid value stops the program with a message naming its key.
  */
 import { STACK_KEYS, type StackConfig, loadStackConfig } from "../config";
-import {
-  type ConfigDeclaration,
-  GCP_PROJECT,
-  projectConfig,
-  startMockedEngine,
-} from "./helpers/pulumiMocks";
+import { GCP_PROJECT, startMockedEngine } from "./helpers/pulumiMocks";
+import { type ConfigDeclaration, projectConfig } from "./helpers/projectFile";
 
 const declarations = projectConfig();
 const declared = Object.entries(declarations).filter(

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parse } from "yaml";
+import { projectConfig } from "./helpers/projectFile";
 
 const ROOT = join(__dirname, "..");
 const START = "<!-- config-table:start -->";
@@ -38,9 +38,7 @@ function readmeTable(): Map<string, string> {
 
 /** Key → default as Pulumi.yaml declares them, plus the keys every stack must set. */
 function projectFileDefaults(): Map<string, string> {
-  const { config } = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
-    config: Record<string, { default: unknown } | string>;
-  };
+  const config = projectConfig();
   // gcp:project has no default: every stack sets it.
   const defaults = new Map<string, string>([["gcp:project", REQUIRED]]);
   for (const [key, declaration] of Object.entries(config)) {

@@ -6,11 +6,9 @@
  * Call `startMockedEngine` before importing any module that creates resources.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeSettings from "@pulumi/pulumi/runtime/settings";
-import { parse } from "yaml";
+import { projectConfig } from "./projectFile";
 
 /** The Pulumi project name, which is also the namespace of the stack's own config keys. */
 export const PULUMI_PROJECT = "cloud-run-private-calls";
@@ -198,30 +196,6 @@ interface MockMonitorInternals {
 export interface EngineOptions {
   /** Config as `pulumi config` stores it; keys without a namespace get the project's. */
   config?: Record<string, string>;
-}
-
-/** A key's declaration in Pulumi.yaml: a plain value (provider keys) or a typed schema. */
-export type ConfigDeclaration =
-  | string
-  | {
-      type: "string" | "integer" | "boolean";
-      description: string;
-      default: string | number | boolean;
-    };
-
-/** The nearest Pulumi.yaml above this module, as the Pulumi CLI finds a program's project. */
-function projectFile(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, "Pulumi.yaml");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${__dirname}`);
-  }
-}
-
-/** Pulumi.yaml's `config` section, as the project declares it. */
-export function projectConfig(): Record<string, ConfigDeclaration> {
-  const file = readFileSync(projectFile(), "utf8");
-  return (parse(file) as { config: Record<string, ConfigDeclaration> }).config;
 }
 
 /**

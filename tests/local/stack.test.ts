@@ -6,10 +6,10 @@ import {
   type StackRun,
   TYPES,
   envOf,
-  projectConfig,
   runStack,
   valueOf,
 } from "../helpers/pulumiMocks";
+import { projectConfig } from "../helpers/projectFile";
 
 /** Fetches an ID token from a service's own metadata stand-in, as that service would. */
 async function identityToken(service: LocalService, audience: string): Promise<string> {

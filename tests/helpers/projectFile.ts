@@ -1,0 +1,28 @@
+/** Pulumi.yaml as the Pulumi CLI reads it: the project's config keys and their defaults. */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parse } from "yaml";
+
+/** A key's declaration in Pulumi.yaml: a plain value (provider keys) or a typed schema. */
+export type ConfigDeclaration =
+  | string
+  | {
+      type: "string" | "integer" | "boolean";
+      description: string;
+      default: string | number | boolean;
+    };
+
+/** The nearest Pulumi.yaml above this module, as the Pulumi CLI finds a program's project. */
+function projectFile(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, "Pulumi.yaml");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${__dirname}`);
+  }
+}
+
+/** Pulumi.yaml's `config` section, as the project declares it. */
+export function projectConfig(): Record<string, ConfigDeclaration> {
+  const file = readFileSync(projectFile(), "utf8");
+  return (parse(file) as { config: Record<string, ConfigDeclaration> }).config;
+}
