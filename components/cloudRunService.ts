@@ -73,10 +73,7 @@ export interface CloudRunServiceArgs {
  * `member` as an output that fails, naming `where`, if it is a principal that stands for
  * everyone. Checked whether the member is a plain string or only known once resources exist.
  */
-export function privatePrincipal(
-  member: pulumi.Input<string>,
-  where: string,
-): pulumi.Output<string> {
+function privatePrincipal(member: pulumi.Input<string>, where: string): pulumi.Output<string> {
   const refuse = (value: string) => {
     if (PUBLIC_PRINCIPALS.includes(value.trim())) {
       throw new Error(

@@ -60,12 +60,15 @@ function parseLine(line: string): LogLine {
   return line;
 }
 
-/** A free loopback port: bound, read, and released for the service to take. */
-export function freePort(): Promise<number> {
+/**
+ * A port nothing listens on now: bound on `host`, read, and released for the service to take.
+ * Loopback for a local process; all interfaces for one in a container.
+ */
+export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
+    probe.listen(0, host, () => {
       const { port } = probe.address() as net.AddressInfo;
       probe.close(() => resolve(port));
     });

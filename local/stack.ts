@@ -19,7 +19,7 @@ import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
 /** The stack's default name prefix (Pulumi.yaml), so local accounts are named as deployed ones. */
-export const LOCAL_NAME_PREFIX = "s2s";
+const LOCAL_NAME_PREFIX = "s2s";
 
 export interface LocalStackOptions {
   projectId?: string;

@@ -19,7 +19,7 @@ export type TokenHeader = (typeof TOKEN_HEADERS)[number];
  * Behind Cloud Run's IAM check the target trusts the front end's verification and reads the
  * caller from the forwarded token; this is the only mode either stack runs it in.
  */
-export const TARGET_AUTH_MODE = "cloud-run";
+const TARGET_AUTH_MODE = "cloud-run";
 
 export interface ServiceAccount {
   /** The id the account is created with, 6–30 characters. */

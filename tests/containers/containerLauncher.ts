@@ -8,9 +8,13 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
-import { type LaunchedService, type LaunchRequest, waitForHealthy } from "../../local/launcher";
+import {
+  type LaunchedService,
+  type LaunchRequest,
+  freePort,
+  waitForHealthy,
+} from "../../local/launcher";
 import type { DockerEngine } from "./dockerEngine";
 
 /** A service running in a container. */
@@ -46,17 +50,6 @@ const START_TIMEOUT_MS = 30_000;
 /** Cloud Run sends SIGKILL this long after SIGTERM. */
 const CLOUD_RUN_GRACE_MS = 10_000;
 
-/** A port nothing listens on now, on all interfaces, as a service in a container would bind. */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  probe.listen(0, "0.0.0.0");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, "close");
-  return port;
-}
-
 /** A launcher running `imageOf(bundle)` for each request, through `engine`. */
 export function containerLauncher(
   engine: DockerEngine,
@@ -72,7 +65,9 @@ export function containerLauncher(
     // Cloud Run always sets a concrete PORT; pick one where the stack asks for "any".
     const { HOST: _loopbackOnly, ...given } = request.env;
     const port =
-      given.PORT === undefined || given.PORT === "0" ? await freePort() : Number(given.PORT);
+      given.PORT === undefined || given.PORT === "0"
+        ? await freePort("0.0.0.0")
+        : Number(given.PORT);
     const env = { ...given, PORT: String(port) };
     started += 1;
     const container = `s2s-test-${request.name}-${process.pid}-${started}`;

@@ -17,11 +17,11 @@ import path from "node:path";
 import { type LocalStack, startLocalStack } from "../../local/stack";
 import { NODE_FLAGS } from "../../services/nodeCommand";
 import { phase, phases, progress } from "./commands";
+import { freePort } from "../../local/launcher";
 import {
   type ContainerLauncher,
   type ContainerService,
   containerLauncher,
-  freePort,
 } from "./containerLauncher";
 import { connectDocker, type DockerEngine } from "./dockerEngine";
 import { bundledPackages, devOnlyPackages, imageFile, imagePaths } from "./imageContents";
@@ -297,7 +297,7 @@ describe("the images running as Cloud Run runs them", () => {
       const timings: number[] = [];
       const exitCodes: Array<number | null> = [];
       for (let run = 0; run < START_RUNS; run += 1) {
-        const port = await freePort();
+        const port = await freePort("0.0.0.0");
         const container = await launcher!.launch({
           ...request,
           env: { ...request.env, PORT: `${port}` },
