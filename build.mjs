@@ -7,22 +7,9 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-// The first thing `npm start` runs: say plainly what is missing instead of a stack trace.
-const REQUIRED_NODE_MAJOR = 22;
-if (Number(process.versions.node.split(".")[0]) < REQUIRED_NODE_MAJOR) {
-  console.error(
-    `Node.js ${REQUIRED_NODE_MAJOR} or later is required; this is ${process.version}. See .nvmrc.`,
-  );
-  process.exit(1);
-}
-let build;
-try {
-  ({ build } = await import("esbuild"));
-} catch (error) {
-  if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
-  console.error("The dependencies are not installed: run `npm ci` first.");
-  process.exit(1);
-}
+import "./scripts/preflight.mjs";
+
+const { build } = await import("esbuild");
 
 export const BUNDLES = {
   target: "services/target/server.ts",
@@ -71,7 +58,7 @@ const { outputFiles } = await build({
   entryPoints,
   bundle: true,
   platform: "node",
-  target: "node22",
+  target: "node24",
   format: "cjs",
   outdir: "dist",
   legalComments: "none",

@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
+  // The container tier needs a container engine; `npm run test:containers` runs it on its own.
+  testPathIgnorePatterns: ["/node_modules/", "/tests/containers/"],
   transform: {
     // Type-checking is `npm run typecheck`'s job; transpiling file by file keeps tests fast.
     "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }],

@@ -1,39 +1,42 @@
 /**
  * What `npm start` prints once everything answers: what runs where, and commands to try with
- * the answer each should give.
+ * the answer each should give. Every line fits in 100 columns, so a normal terminal shows it
+ * unwrapped, and the commands paste as they are into bash or zsh.
  */
-import type { LocalService, LocalStack } from "./stack";
-
-function identityCommand(service: LocalService, audience: string): string {
-  return (
-    `curl -s -H 'Metadata-Flavor: Google' ` +
-    `'${service.metadata.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${audience}&format=full'`
-  );
-}
+import type { LocalStack } from "./stack";
 
 export function banner(stack: LocalStack): string {
   const { target, client } = stack.services;
-  const column = (text: string) => text.padEnd(24);
   return [
     "",
-    `Local stack is up (project ${stack.projectId}; tokens are signed with keys generated at start, no Google account involved)`,
+    `Local stack is up (project ${stack.projectId}). Tokens are signed with keys generated at`,
+    "start; no Google account is involved.",
     "",
-    `  client   ${column(client.url)} public   runs as ${client.email}`,
-    `  target   ${column(target.url)} private  runs as ${target.email}`,
-    `           Cloud Run front-end stand-in, forwarding to the target process at ${target.process.url}`,
-    `           invokers: ${target.invokers.join(", ")}`,
-    `  metadata stand-ins (free ports, one per service): client ${client.metadata.host}, target ${target.metadata.host}`,
+    `  client    ${client.url}   public`,
+    `            runs as ${client.email}`,
+    `  target    ${target.url}   private: a Cloud Run front-end stand-in admits only`,
+    `            ${target.invokers.join(", ")}`,
+    `            runs as ${target.email}`,
+    `            the target process itself listens at ${target.process.url}`,
+    `  metadata  one stand-in per service: client ${client.metadata.url}, target ${target.metadata.url}`,
     "",
     "Try:",
     `  curl ${client.url}/`,
     `    → 200: the target names ${client.email} as its caller`,
     `  curl -i ${target.url}/`,
     "    → 403: no credential; the target is private",
-    `  curl -i -H "Authorization: Bearer $(${identityCommand(target, target.url)})" ${target.url}/`,
+    "",
+    "With ID tokens from each service's metadata stand-in (paste these lines first):",
+    `  client_md=${client.metadata.url} target_md=${target.metadata.url} target=${target.url}`,
+    "  token() {  # token <metadata stand-in> <audience>",
+    "    curl -s -H 'Metadata-Flavor: Google' \\",
+    '      "$1/computeMetadata/v1/instance/service-accounts/default/identity?audience=$2&format=full"',
+    "  }",
+    '  curl -i -H "Authorization: Bearer $(token $target_md $target)" $target/',
     `    → 403: ${target.email} is not an invoker of the target`,
-    `  curl -i -H "Authorization: Bearer $(${identityCommand(client, "https://elsewhere.example")})" ${target.url}/`,
+    '  curl -i -H "Authorization: Bearer $(token $client_md https://elsewhere.example)" $target/',
     "    → 401: the token is for another audience",
-    `  curl -i -H "Authorization: Bearer $(${identityCommand(client, target.url)})" ${target.url}/`,
+    '  curl -i -H "Authorization: Bearer $(token $client_md $target)" $target/',
     `    → 200: ${client.email} is an invoker`,
     "",
     "Ctrl-C stops everything.",

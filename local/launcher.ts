@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -135,6 +136,11 @@ async function stopChild(
   clearTimeout(timer);
 }
 
+/** Every bundle this process has spawned that has not exited yet. */
+const running = new Set<ChildProcess>();
+/** Set once `stopEveryBundle` was called: from then on nothing new is spawned. */
+let stoppingAll = false;
+
 /**
  * Runs `dist/<bundle>.js` with the services' command line (or other Node.js flags, when the
  * benchmark measures what they change) and nothing in its environment but PATH and `env`.
@@ -144,10 +150,52 @@ export function spawnBundle(
   env: Record<string, string>,
   nodeFlags: readonly string[] = NODE_FLAGS,
 ) {
-  return spawn(process.execPath, [...nodeFlags, path.join(DIST_DIR, `${bundle}.js`)], {
+  if (stoppingAll) throw new Error(`not starting ${bundle}: everything is being stopped`);
+  const child = spawn(process.execPath, [...nodeFlags, path.join(DIST_DIR, `${bundle}.js`)], {
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
+
+/**
+ * Stops every bundle this process spawned, including one still starting that no caller has
+ * been handed yet, and spawns nothing more: what an interrupted start-up needs, since the
+ * processes it started would otherwise outlive it and keep their ports. SIGTERM first, as
+ * Cloud Run stops an instance; SIGKILL for any still running after `graceMs`.
+ */
+export async function stopEveryBundle(graceMs = 10_000): Promise<void> {
+  stoppingAll = true;
+  await Promise.all([...running].map((child) => stopChild(child, once(child, "exit"), graceMs)));
+}
+
+/**
+ * Processes running one of this checkout's bundles, found through /proc (Linux): what an
+ * earlier `npm start` left running, if anything. Empty where /proc cannot be read.
+ */
+export function bundlesRunningElsewhere(): Array<{ pid: number; bundle: string }> {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const found: Array<{ pid: number; bundle: string }> = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let commandLine: string[];
+    try {
+      commandLine = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // The process ended while we looked, or is not ours to read.
+    }
+    const script = commandLine.find((arg) => path.dirname(arg) === DIST_DIR);
+    if (script !== undefined) found.push({ pid, bundle: path.basename(script) });
+  }
+  return found;
 }
 
 /** A launcher that runs bundles as child processes of this one, started by `spawnBundle`. */

@@ -13,7 +13,13 @@ import net from "node:net";
 import { clientEnvironment, serviceAccounts, targetEnvironment } from "../services/environment";
 import type { Logger } from "../services/shared/logger";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
-import { type LaunchedService, type Launcher, processLauncher } from "./launcher";
+import {
+  bundlesRunningElsewhere,
+  DIST_DIR,
+  type LaunchedService,
+  type Launcher,
+  processLauncher,
+} from "./launcher";
 import { type RunningMetadataServer, startMetadataServer } from "./metadataServer";
 import { TokenIssuer } from "./tokenIssuer";
 
@@ -72,6 +78,20 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * When a port is taken, the likeliest holder is an earlier `npm start` that was not stopped:
+ * say so, with the processes to end, instead of leaving the user to guess.
+ */
+function leftoverHint(): string {
+  const leftovers = bundlesRunningElsewhere();
+  if (leftovers.length === 0) return "";
+  const listed = leftovers.map(({ pid, bundle }) => `${bundle} (pid ${pid})`).join(", ");
+  return (
+    `, perhaps by what an earlier \`npm start\` left running: ${listed}; ` +
+    `end them with \`pkill -f '${DIST_DIR}/'\``
+  );
+}
+
 /** Fails with a clear message before anything starts if a chosen port is taken. */
 async function assertPortFree(port: number): Promise<void> {
   if (port === 0) return;
@@ -81,7 +101,7 @@ async function assertPortFree(port: number): Promise<void> {
       reject(
         new Error(
           error.code === "EADDRINUSE"
-            ? `port ${port} is already in use; choose other ports with --port <first port>`
+            ? `port ${port} is already in use${leftoverHint()}; choose other ports with --port <first port>`
             : `port ${port} cannot be used: ${error.message}`,
         ),
       ),

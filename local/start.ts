@@ -8,8 +8,8 @@
  */
 import { banner } from "./banner";
 import type { LogSink } from "./launcher";
-import { processLauncher } from "./launcher";
-import { startLocalStack } from "./stack";
+import { processLauncher, stopEveryBundle } from "./launcher";
+import { type LocalStack, startLocalStack } from "./stack";
 
 const USAGE =
   "usage: npm start [-- --port <client's port, default 8080; the target's is the next; 0 picks free ports>]";
@@ -41,24 +41,34 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const stack = await startLocalStack({
-    basePort: parsePort(process.argv.slice(2)),
-    launch: processLauncher(printLog),
-  });
-  process.stdout.write(banner(stack));
-
+  // Installed before anything starts: a signal during start-up must stop what has started so
+  // far, or those processes would outlive this one and keep their ports.
+  let stack: LocalStack | undefined = undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n${signal}: stopping every service and stand-in…\n`);
-    void stack.stop().then(() => {
+    const stopped = stack === undefined ? stopEveryBundle() : stack.stop();
+    void stopped.then(() => {
       process.stdout.write("Stopped.\n");
-      process.exit(0);
+      process.exit(stack === undefined ? 130 : 0);
     });
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+
+  const started = await startLocalStack({
+    basePort: parsePort(process.argv.slice(2)),
+    launch: processLauncher(printLog),
+  }).catch((error: Error) => {
+    // A start-up cut short by a signal fails on the way; the handler above reports it.
+    if (stopping) return undefined;
+    throw error;
+  });
+  if (started === undefined || stopping) return;
+  stack = started;
+  process.stdout.write(banner(stack));
 }
 
 main().catch((error: Error) => {

@@ -2,6 +2,11 @@
 import express, { type Express, type RequestHandler } from "express";
 import { listen, type RunningServer } from "../../services/shared/lifecycle";
 
+export interface StubCounters {
+  hits: () => number;
+  waitForHits: (count: number) => Promise<void>;
+}
+
 export class TestServers {
   private readonly running: RunningServer[] = [];
   private readonly stoppers: Array<() => Promise<void>> = [];
@@ -17,16 +22,28 @@ export class TestServers {
     return server;
   }
 
-  /** A server whose every request goes to `handler`, counting the requests it saw. */
-  async stub(handler: RequestHandler): Promise<RunningServer & { hits: () => number }> {
+  /**
+   * A server whose every request goes to `handler`, counting the requests it saw;
+   * `waitForHits(n)` resolves once the n-th has arrived, so a test waits for the event itself.
+   */
+  async stub(handler: RequestHandler): Promise<RunningServer & StubCounters> {
     let hits = 0;
+    const waiting: Array<{ count: number; arrived: () => void }> = [];
     const app = express();
     app.use((req, res, next) => {
       hits += 1;
+      for (const waiter of waiting.filter(({ count }) => count <= hits)) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.arrived();
+      }
       handler(req, res, next);
     });
     const server = await this.serve(app);
-    return Object.assign(server, { hits: () => hits });
+    const waitForHits = (count: number) =>
+      count <= hits
+        ? Promise.resolve()
+        : new Promise<void>((arrived) => waiting.push({ count, arrived }));
+    return Object.assign(server, { hits: () => hits, waitForHits });
   }
 
   async closeAll(): Promise<void> {

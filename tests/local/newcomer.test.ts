@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -19,19 +19,64 @@ async function run(command: string, args: string[], cwd: string) {
   return { code, output };
 }
 
+/** A checkout without node_modules: the package manifest and the scripts npm runs first. */
+function bareCheckout(): string {
+  const bare = mkdtempSync(path.join(os.tmpdir(), "s2s-bare-"));
+  mkdirSync(path.join(bare, "scripts"));
+  for (const file of ["package.json", "build.mjs", "scripts/preflight.mjs"]) {
+    copyFileSync(path.join(ROOT, file), path.join(bare, file));
+  }
+  return bare;
+}
+
+const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
+const PROJECT_NODE = (
+  JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies.node!;
+
 describe("before npm ci", () => {
   let bare: string;
   beforeAll(() => {
-    // A checkout without node_modules: the bundler script alone.
-    bare = mkdtempSync(path.join(os.tmpdir(), "s2s-bare-"));
-    copyFileSync(path.join(ROOT, "build.mjs"), path.join(bare, "build.mjs"));
+    bare = bareCheckout();
   });
   afterAll(() => rmSync(bare, { recursive: true, force: true }));
 
-  it("the build that npm start runs first says to run npm ci, without a stack trace", async () => {
-    const { code, output } = await run(process.execPath, ["build.mjs"], bare);
-    expect(code).toBe(1);
-    expect(output.trim()).toBe("The dependencies are not installed: run `npm ci` first.");
+  it.each(["test", "start", "run build", "run verify", "run bench"])(
+    "npm %s says to run npm ci first, without a stack trace",
+    async (command) => {
+      const { code, output } = await run(NPM, command.split(" "), bare);
+      expect(code).not.toBe(0);
+      expect(output).toContain("The dependencies are not installed: run `npm ci` first.");
+      expect(output).not.toMatch(/not found|\n\s+at /);
+    },
+  );
+});
+
+describe("the project's own Node.js", () => {
+  it("is the one npm runs this suite on, whatever node the machine has", () => {
+    expect(process.versions.node.split(".")[0]).toBe(PROJECT_NODE.split(".")[0]);
+  });
+
+  it("is asked for by name when a script runs on another Node.js", async () => {
+    const bare = bareCheckout();
+    try {
+      // Installed dependencies, but a manifest that wants a Node.js this one is not.
+      mkdirSync(path.join(bare, "node_modules", ".bin"), { recursive: true });
+      writeFileSync(path.join(bare, "node_modules", ".bin", "tsc"), "");
+      const manifest = JSON.parse(readFileSync(path.join(bare, "package.json"), "utf8")) as {
+        devDependencies: Record<string, string>;
+      };
+      manifest.devDependencies.node = "99.1.0";
+      writeFileSync(path.join(bare, "package.json"), JSON.stringify(manifest));
+      const { code, output } = await run(process.execPath, ["build.mjs"], bare);
+      expect(code).toBe(1);
+      expect(output).toContain(`This runs on Node.js ${process.version}`);
+      expect(output).toContain("its own Node.js 99.1.0 (node_modules/.bin/node)");
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,10 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "../../local/launcher";
 import { TestServers } from "../helpers/servers";
 
 const ROOT = path.join(__dirname, "..", "..");
+const execFileAsync = promisify(execFile);
 
 interface Started {
   npm: ChildProcess;
@@ -78,6 +81,23 @@ function descendants(pid: number): number[] {
   return found;
 }
 
+/** The command line of a process, or "" once it has ended. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/** Waits until every one of `pids` has ended, or 10 s have passed; returns those still alive. */
+async function survivorsOf(pids: number[]): Promise<number[]> {
+  for (let waited = 0; waited < 10_000 && pids.some(alive); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return pids.filter(alive);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -107,19 +127,78 @@ describe("npm start", () => {
     const { started, pids } = await startAndCall();
     process.kill(-started.npm.pid!, "SIGINT");
     await started.exited;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(pids.filter(alive)).toEqual([]);
+    expect(await survivorsOf(pids)).toEqual([]);
+  });
+
+  it("prints a banner that fits in 100 columns, whose commands answer as it says", async () => {
+    const { started } = await startAndCall();
+    const text = started.output();
+    const lines = text
+      .slice(text.indexOf("Local stack is up"), text.indexOf("Ctrl-C stops everything"))
+      .split("\n");
+    expect(lines.filter((line) => line.length > 100)).toEqual([]);
+
+    const setup = lines
+      .slice(lines.findIndex((line) => line.includes("paste these lines first")) + 1)
+      .filter((line, index, all) => index < all.findIndex((later) => later.includes("curl -i")))
+      .join("\n");
+    const tried = lines.flatMap((line, index) => {
+      const expected = /→ (\d{3})/.exec(lines[index + 1] ?? "");
+      return line.startsWith("  curl ") && expected
+        ? [{ command: line, expected: expected[1] }]
+        : [];
+    });
+    expect(tried.length).toBe(5);
+    for (const { command, expected } of tried) {
+      const statusOnly = command
+        .trim()
+        .replace(/^curl( -i)?/, "curl -s -o /dev/null -w '%{http_code}'");
+      const { stdout } = await execFileAsync("bash", ["-c", `${setup}\n${statusOnly}`]);
+      expect({ command, status: stdout }).toEqual({ command, status: expected });
+    }
   });
 
   it("stops every process it started when npm alone receives SIGTERM", async () => {
     const { started, pids } = await startAndCall();
     started.npm.kill("SIGTERM");
     await started.exited;
-    for (let waited = 0; waited < 5000 && pids.some(alive); waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(pids.filter(alive)).toEqual([]);
+    expect(await survivorsOf(pids)).toEqual([]);
     expect(started.output()).toMatch(/Stopped\./);
+  });
+
+  it("stops the services it has already started when it is interrupted during start-up", async () => {
+    const started = npmStart("--port", "0");
+    // The moment the first service process exists, long before the banner.
+    let pids: number[] = [];
+    for (let waited = 0; waited < 20_000; waited += 10) {
+      pids = descendants(started.npm.pid!);
+      if (pids.some((pid) => commandLine(pid).includes("dist/target.js"))) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(pids.map(commandLine).join("\n")).toContain("dist/target.js");
+    started.npm.kill("SIGTERM");
+    await started.exited;
+    expect(await survivorsOf(pids)).toEqual([]);
+    expect(started.output()).not.toContain("Local stack is up");
+    expect(started.output()).toMatch(/SIGTERM: stopping every service/);
+  });
+
+  it("names the processes an earlier npm start left behind when they hold its port", async () => {
+    const port = await freePort();
+    const earlier = npmStart("--port", String(port));
+    await waitFor(earlier, /Ctrl-C stops everything/);
+    // The stack's own process dies without stopping its services, as after `kill -9`.
+    const stackProcess = descendants(earlier.npm.pid!).find((pid) =>
+      commandLine(pid).includes("dist/local.js"),
+    )!;
+    const leftovers = descendants(stackProcess);
+    expect(leftovers.length).toBe(2);
+    process.kill(stackProcess, "SIGKILL");
+
+    const again = npmStart("--port", String(port));
+    expect(await again.exited).not.toBe(0);
+    expect(again.output()).toContain(`port ${port} is already in use, perhaps by what an earlier`);
+    for (const pid of leftovers) expect(again.output()).toContain(`(pid ${pid})`);
   });
 
   it("says which port is taken and starts nothing when its first port is in use", async () => {

@@ -98,7 +98,7 @@ describe("recovery from faults, without restarting the client", () => {
   });
 
   it("answers 504 while the target hangs and 200 once it answers again", async () => {
-    await withStack({ env: { client: { TARGET_TIMEOUT_MS: "500" } } }, async (stack) => {
+    await withStack({ env: { client: { TARGET_TIMEOUT_MS: "5000" } } }, async (stack) => {
       const { client, target } = stack.services;
       expect(await status(client!.url)).toBe(200);
       paused = target!.process.pid!;

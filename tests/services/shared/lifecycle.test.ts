@@ -25,7 +25,14 @@ describe("a service process", () => {
     const inFlight = fetch(client.url);
     while (slowTarget.hits() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     client.signal("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Waits for the event, however long a busy machine takes to deliver the signal: the test
+    // fails by its timeout if the client never stops accepting connections.
+    const accepting = () =>
+      fetch(`${client.url}/health`, { headers: { Connection: "close" } }).then(
+        () => true,
+        () => false,
+      );
+    while (await accepting()) await new Promise((resolve) => setTimeout(resolve, 20));
 
     await expect(fetch(`${client.url}/health`)).rejects.toThrow();
     release();

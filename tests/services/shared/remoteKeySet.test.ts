@@ -18,8 +18,15 @@ interface Publication {
   keys: JWK[];
   cacheControl: string;
   status: number;
-  /** Holds each answer back this long; Infinity never answers. */
-  delayMs: number;
+  /** Each answer waits for this; a promise that never settles means no answer at all. */
+  answerWhen: Promise<void>;
+}
+
+/** A promise that settles only when `open()` is called. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }
 
 const servers = new TestServers();
@@ -48,18 +55,17 @@ beforeEach(async () => {
     keys: [first.jwk],
     cacheControl: "public, max-age=3600",
     status: 200,
-    delayMs: 0,
+    answerWhen: Promise.resolve(),
   };
   publisher = await servers.stub((_req, res) => {
-    const { keys: published, cacheControl, status, delayMs } = publication;
-    const answer = () => {
+    const { keys: published, cacheControl, status, answerWhen } = publication;
+    void answerWhen.then(() => {
       if (status !== 200) res.status(status).end();
       else res.set("Cache-Control", cacheControl).json({ keys: published });
-    };
-    if (delayMs === Number.POSITIVE_INFINITY) return;
-    setTimeout(answer, delayMs);
+    });
   });
-  keys = remoteKeySet({ url: publisher.url, timeoutMs: 200 });
+  // The product's own fetch timeout: long enough that a busy machine never trips it here.
+  keys = remoteKeySet({ url: publisher.url });
 });
 afterEach(async () => {
   jest.useRealTimers();
@@ -147,19 +153,24 @@ describe("the remote key set", () => {
   it("makes concurrent lookups of a newly published key wait for one shared refetch", async () => {
     await verifySignedBy(first);
     publication.keys = [rotated.jwk, first.jwk];
-    // The refetch takes a while, so every lookup below arrives while it is still in flight.
-    publication.delayMs = 150;
+    // The refetch is held until the publisher has seen it, so every lookup below is started
+    // while it is still in flight, however slow the machine.
+    const refetch = gate();
+    publication.answerWhen = refetch.opened;
     advanceSeconds(KEY_FETCH_COOLDOWN_MS / 1000 + 1);
-    const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => verifySignedBy(rotated)),
-    );
+    const lookups = Promise.allSettled(Array.from({ length: 20 }, () => verifySignedBy(rotated)));
+    await publisher.waitForHits(2);
+    refetch.open();
+    const results = await lookups;
     expect(results.map((result) => result.status)).toEqual(Array(20).fill("fulfilled"));
     expect(publisher.hits()).toBe(2);
   });
 
   it("gives up on a publisher that does not answer within its timeout", async () => {
-    publication.delayMs = Number.POSITIVE_INFINITY;
-    // jose's own default is five seconds; this key set's 200 ms must be what applies.
+    publication.answerWhen = new Promise(() => {});
+    keys = remoteKeySet({ url: publisher.url, timeoutMs: 1000 });
+    // jose's own default is five seconds; ending well before that shows this key set's one
+    // second applies, with seconds to spare on a busy machine.
     await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
-  }, 2000);
+  }, 4000);
 });
