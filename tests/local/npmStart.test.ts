@@ -138,9 +138,15 @@ describe("npm start", () => {
       .split("\n");
     expect(lines.filter((line) => line.length > 100)).toEqual([]);
 
-    const setup = lines
-      .slice(lines.findIndex((line) => line.includes("paste these lines first")) + 1)
-      .filter((line, index, all) => index < all.findIndex((later) => later.includes("curl -i")))
+    // The lines to paste first: from the one that says so up to the first command using them.
+    const afterHint = lines.slice(
+      lines.findIndex((line) => line.includes("paste these lines first")) + 1,
+    );
+    const setup = afterHint
+      .slice(
+        0,
+        afterHint.findIndex((line) => line.includes("curl -i")),
+      )
       .join("\n");
     const tried = lines.flatMap((line, index) => {
       const expected = /→ (\d{3})/.exec(lines[index + 1] ?? "");
