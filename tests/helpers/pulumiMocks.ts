@@ -88,7 +88,7 @@ function unwrapSecrets(value: unknown, path: string, secretPaths: string[]): unk
  * The account e-mail Google derives from an account id, as the real API does; a domain-scoped
  * project `example.com:p` holds its accounts under `p.example.com`.
  */
-function accountEmail(accountId: string, project: string): string {
+export function accountEmail(accountId: string, project: string): string {
   const [domain, name] = project.includes(":") ? project.split(":") : [undefined, project];
   return `${accountId}@${name}${domain === undefined ? "" : `.${domain}`}.iam.gserviceaccount.com`;
 }
