@@ -158,9 +158,7 @@ export function securityShapeViolations(run: StackRun, config: Record<string, st
     );
   }
   for (const image of engine.ofType(TYPES.image)) {
-    const secret = image.secretPaths.some(
-      (path) => path === "registry" || path === "registry.password",
-    );
+    const secret = image.secretPaths.includes("registry.password");
     if (!secret) violations.push(`the registry password of ${image.name} is not a secret`);
   }
   return violations;
