@@ -128,7 +128,7 @@ function isInvokerCheckDisabled(resource: { type: string; props: Props }): boole
   const disabled =
     resource.type === CLOUD_RUN_V2_SERVICE
       ? read(() => resource.props.invokerIamDisabled)
-      : read(() => v1Annotation(resource.props, V1_INVOKER_IAM_DISABLED));
+      : v1Annotation(resource.props, V1_INVOKER_IAM_DISABLED);
   return disabled === UNKNOWN || disabled === true || disabled === "true";
 }
 
