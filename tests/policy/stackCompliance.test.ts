@@ -38,3 +38,16 @@ describe.each(MODES)("under %s", (mode) => {
     },
   );
 });
+
+test.each(MODES)(
+  "under %s, a client sending all its egress through a subnet while the target takes all traffic is refused by ingress-follows-the-call alone",
+  async (mode) => {
+    const { engine } = await runStack({ clientVpcSubnet: "run-egress" }, undefined, mode);
+    const violations = await packViolations(engine);
+    expect(violations).toEqual([
+      expect.stringMatching(
+        /^ingress-follows-the-call: Cloud Run service "target-service" is called only through a VPC/,
+      ),
+    ]);
+  },
+);
