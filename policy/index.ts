@@ -8,7 +8,7 @@ import { POLICIES } from "./policies";
 
 new PolicyPack("cloud-run-private-calls", {
   description:
-    "Keeps private Cloud Run services private: no public principals or disabled invoker checks on them, no project-level roles/run.invoker, and no service running as the default compute account.",
+    "Keeps private Cloud Run services private: invoked only by their caller's dedicated account, no public principals or disabled invoker checks on them, ingress all or internal-only, and no IAM beyond invoker grants on Cloud Run services. Judges a first preview as strictly as an update.",
   enforcementLevel: "mandatory",
   policies: POLICIES,
 });

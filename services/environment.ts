@@ -29,6 +29,20 @@ export interface ServiceAccount {
 }
 
 /**
+ * The e-mail Google gives the service account `accountId` in `projectId`. A domain-scoped
+ * project id, `example.com:my-project`, puts the domain after the project's own name:
+ * `<id>@my-project.example.com.iam.gserviceaccount.com`.
+ */
+export function serviceAccountEmail(accountId: string, projectId: string): string {
+  const separator = projectId.lastIndexOf(":");
+  const host =
+    separator === -1
+      ? projectId
+      : `${projectId.slice(separator + 1)}.${projectId.slice(0, separator)}`;
+  return `${accountId}@${host}.iam.gserviceaccount.com`;
+}
+
+/**
  * The target's and the client's service accounts, `<prefix>-target` and `<prefix>-client`,
  * with the e-mails Google gives them in `projectId`: known before the accounts exist.
  */
@@ -36,7 +50,7 @@ export function serviceAccounts(
   prefix: string,
   projectId: string,
 ): { target: ServiceAccount; client: ServiceAccount } {
-  const account = (id: string) => ({ id, email: `${id}@${projectId}.iam.gserviceaccount.com` });
+  const account = (id: string) => ({ id, email: serviceAccountEmail(id, projectId) });
   return { target: account(`${prefix}-target`), client: account(`${prefix}-client`) };
 }
 

@@ -215,12 +215,17 @@ describe("argument errors", () => {
     );
   });
 
-  test.each(["allUsers", "allAuthenticatedUsers", " allUsers"])(
+  // Each component has a name of its own: the engine refuses two resources with one URN.
+  test.each([
+    ["allUsers", "guarded"],
+    ["allAuthenticatedUsers", "guarded-too"],
+    [" allUsers", "guarded-spaced"],
+  ])(
     "grantInvoker refuses the public principal %j given as a string, before creating anything",
-    (principal) => {
-      const component = new CloudRunService("guarded", validArgs());
+    (principal, name) => {
+      const component = new CloudRunService(name, validArgs());
       expect(() => component.grantInvoker("everyone", principal)).toThrow(
-        `CloudRunService "guarded": grantInvoker's member must name a principal, not "${principal}"`,
+        `CloudRunService "${name}": grantInvoker's member must name a principal, not "${principal}"`,
       );
     },
   );

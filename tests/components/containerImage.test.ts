@@ -60,7 +60,7 @@ describe("an image", () => {
       username: "oauth2accesstoken",
       password: FAKE_ACCESS_TOKEN,
     });
-    expect(docker!.secretPaths).toContain("registry");
+    expect(docker!.secretPaths).toContain("registry.password");
   });
 
   test("exposes the pushed digest as the reference to run", async () => {

@@ -9,7 +9,8 @@ export type ConfigDeclaration =
   | {
       type: "string" | "integer" | "boolean";
       description: string;
-      default: string | number | boolean;
+      // A key without a default must be set by every stack.
+      default?: string | number | boolean;
     };
 
 /** The nearest Pulumi.yaml above this module, as the Pulumi CLI finds a program's project. */

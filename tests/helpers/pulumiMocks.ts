@@ -3,6 +3,12 @@
  * dependencies) and answers with the outputs Google Cloud and Docker would compute, so tests can
  * assert on both what the program asks for and how outputs flow between resources.
  *
+ * It runs a program the two ways the Pulumi CLI does: as `pulumi up` (every output known once its
+ * resource exists) and as a first `pulumi preview` (nothing exists yet, so every output a
+ * provider computes, an e-mail, a URL, a digest, stays unknown). Like the engine, it refuses a
+ * URN registered twice and a stack missing a value for a key Pulumi.yaml declares without a
+ * default.
+ *
  * Call `startMockedEngine` before importing any module that creates resources.
  */
 import { createHash } from "node:crypto";
@@ -15,6 +21,17 @@ export const PULUMI_PROJECT = "cloud-run-private-calls";
 export const GCP_PROJECT = "test-project";
 export const REGION = "europe-west1";
 export const FAKE_ACCESS_TOKEN = "fake-access-token";
+/** The project number `gcp.organizations.getProject` answers with. */
+export const PROJECT_NUMBER = "123456789012";
+/** The stack name the mocked engine runs; the CLI's messages name it. */
+const STACK = "test";
+
+/** How the program runs: as `pulumi up`, or as a first `pulumi preview` of a new stack. */
+export const MODES = ["up", "preview"] as const;
+export type EngineMode = (typeof MODES)[number];
+
+/** Pulumi's marker for a value that is unknown during a preview, as the engine sends it. */
+export const UNKNOWN = pulumi.runtime.unknownValue;
 
 /** Type tokens of the resources the stack creates. */
 export const TYPES = {
@@ -33,9 +50,12 @@ export interface Registration {
   urn: string;
   parent: string;
   custom: boolean;
-  /** The outputs the engine answered with, once it has; secrets unwrapped. */
+  /**
+   * The outputs the engine answered with, once it has; secrets unwrapped. In a preview, the
+   * outputs a provider computes are UNKNOWN.
+   */
   outputs: Record<string, unknown>;
-  /** The inputs, with secrets unwrapped to their values. */
+  /** The inputs, with secrets unwrapped to their values; UNKNOWN where not known yet. */
   inputs: Record<string, unknown>;
   /** Dotted paths of the inputs that were sent as secrets. */
   secretPaths: string[];
@@ -64,9 +84,13 @@ function unwrapSecrets(value: unknown, path: string, secretPaths: string[]): unk
   );
 }
 
-/** The account e-mail Google derives from an account id, as the real API does. */
-function accountEmail(accountId: string): string {
-  return `${accountId}@${GCP_PROJECT}.iam.gserviceaccount.com`;
+/**
+ * The account e-mail Google derives from an account id, as the real API does; a domain-scoped
+ * project `example.com:p` holds its accounts under `p.example.com`.
+ */
+export function accountEmail(accountId: string, project: string): string {
+  const [domain, name] = project.includes(":") ? project.split(":") : [undefined, project];
+  return `${accountId}@${name}${domain === undefined ? "" : `.${domain}`}.iam.gserviceaccount.com`;
 }
 
 function fakeDigest(seed: string): string {
@@ -74,25 +98,29 @@ function fakeDigest(seed: string): string {
 }
 
 /** The outputs the real providers compute, for the resource types the stack creates. */
-function computedOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedOutputs(
+  type: string,
+  inputs: Record<string, unknown>,
+  project: string,
+): Record<string, unknown> {
   const text = (key: string): string => String(inputs[key] ?? "");
   switch (type) {
     case "gcp:serviceaccount/account:Account": {
-      const email = accountEmail(text("accountId"));
+      const email = accountEmail(text("accountId"), project);
       return {
         email,
         member: `serviceAccount:${email}`,
-        name: `projects/${GCP_PROJECT}/serviceAccounts/${email}`,
-        project: GCP_PROJECT,
+        name: `projects/${project}/serviceAccounts/${email}`,
+        project,
       };
     }
     case "gcp:cloudrunv2/service:Service":
-      return { uri: `https://${text("name")}-abc123xyz-ew.a.run.app`, project: GCP_PROJECT };
+      return { uri: `https://${text("name")}-abc123xyz-ew.a.run.app`, project };
     case "gcp:artifactregistry/repository:Repository":
       return {
         name: text("repositoryId"),
-        project: GCP_PROJECT,
-        registryUri: `${text("location")}-docker.pkg.dev/${GCP_PROJECT}/${text("repositoryId")}`,
+        project,
+        registryUri: `${text("location")}-docker.pkg.dev/${project}/${text("repositoryId")}`,
       };
     case "docker:index/image:Image":
       return { repoDigest: `${text("imageName")}@${fakeDigest(JSON.stringify(inputs))}` };
@@ -103,12 +131,39 @@ function computedOutputs(type: string, inputs: Record<string, unknown>): Record<
 
 export class MockedEngine {
   public readonly registrations: Registration[] = [];
+  /** What the engine refused, as the Pulumi CLI would report it. */
+  public readonly refusals: string[] = [];
   private readonly pending: Promise<void>[] = [];
+  private readonly urns = new Set<string>();
 
-  /** Waits until every registration the program started has been answered. */
+  constructor(
+    public readonly mode: EngineMode,
+    /** The project (`gcp:project`) the provider creates everything in. */
+    public readonly project: string,
+  ) {}
+
+  /**
+   * Waits until every registration the program started has been answered, and fails as the
+   * Pulumi CLI would if the engine refused one.
+   */
   public async settle(): Promise<void> {
     await waitForRpcs();
     await Promise.all(this.pending);
+    if (this.refusals.length > 0) throw new Error(this.refusals.join("\n"));
+  }
+
+  /**
+   * The engine's refusal of a second resource with the same URN, or undefined: two resources
+   * with one type, name and parent type cannot both exist.
+   */
+  public refuseDuplicate(urn: string): string | undefined {
+    if (!this.urns.has(urn)) {
+      this.urns.add(urn);
+      return undefined;
+    }
+    const refusal = `Duplicate resource URN '${urn}'; try giving it a unique name`;
+    this.refusals.push(refusal);
+    return refusal;
   }
 
   public ofType(type: string): Registration[] {
@@ -124,11 +179,11 @@ export class MockedEngine {
   /** Called for every RegisterResource request, before the mock monitor answers it. */
   public record(request: RegisterRequest, answer: Promise<RegisterResponse | undefined>): void {
     const secretPaths: string[] = [];
-    const inputs = unwrapSecrets(
-      pulumi.runtime.deserializeProperties(request.getObject()),
-      "",
-      secretPaths,
-    ) as Record<string, unknown>;
+    // Read as the engine receives them, so a value unknown during a preview stays UNKNOWN.
+    const inputs = unwrapSecrets(request.getObject().toJavaScript(), "", secretPaths) as Record<
+      string,
+      unknown
+    >;
     const propertyDependencies: Record<string, string[]> = {};
     request.getPropertydependenciesMap().forEach((urns, key) => {
       propertyDependencies[key] = urns.getUrnsList();
@@ -150,11 +205,10 @@ export class MockedEngine {
       answer.then((response) => {
         if (response === undefined) return;
         registration.urn = response.getUrn();
-        registration.outputs = unwrapSecrets(
-          pulumi.runtime.deserializeProperties(response.getObject()),
-          "",
-          [],
-        ) as Record<string, unknown>;
+        registration.outputs = unwrapSecrets(response.getObject().toJavaScript(), "", []) as Record<
+          string,
+          unknown
+        >;
       }),
     );
   }
@@ -166,7 +220,7 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getCustom(): boolean;
-  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+  getObject(): StructValue;
   getDependenciesList(): string[];
   getPropertydependenciesMap(): {
     forEach(callback: (urns: { getUrnsList(): string[] }, key: string) => void): void;
@@ -182,9 +236,14 @@ function waitForRpcs(): Promise<void> {
   return (runtimeSettings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
+/** A protobuf Struct as the gRPC messages carry it. */
+interface StructValue {
+  toJavaScript(): Record<string, unknown>;
+}
+
 interface RegisterResponse {
   getUrn(): string;
-  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+  getObject(): StructValue;
 }
 
 type RegisterCallback = (error: unknown, response?: RegisterResponse) => void;
@@ -196,19 +255,46 @@ interface MockMonitorInternals {
 export interface EngineOptions {
   /** Config as `pulumi config` stores it; keys without a namespace get the project's. */
   config?: Record<string, string>;
+  /** `up` unless given. */
+  mode?: EngineMode;
+}
+
+function qualified(key: string): string {
+  return key.includes(":") ? key : `${PULUMI_PROJECT}:${key}`;
 }
 
 /**
  * The values Pulumi.yaml gives every stack, as fully qualified keys: what the Pulumi CLI hands
- * a program for each key that the stack's own config does not set.
+ * a program for each key that the stack's own config does not set. A key declared without a
+ * default has none.
  */
-export function projectDefaults(): Record<string, string> {
+export function projectDefaults(
+  declarations: ReturnType<typeof projectConfig> = projectConfig(),
+): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(projectConfig()).map(([key, declaration]) => [
-      key.includes(":") ? key : `${PULUMI_PROJECT}:${key}`,
-      String(typeof declaration === "string" ? declaration : declaration.default),
-    ]),
+    Object.entries(declarations).flatMap(([key, declaration]) => {
+      const value = typeof declaration === "string" ? declaration : declaration.default;
+      return value === undefined ? [] : [[qualified(key), String(value)]];
+    }),
   );
+}
+
+/**
+ * The stack's config as the Pulumi CLI hands it to a program: Pulumi.yaml's defaults with the
+ * stack's own values on top. Like the CLI, it refuses to run a stack that has no value for a
+ * key declared without a default.
+ */
+export function stackConfig(
+  values: Record<string, string>,
+  declarations: ReturnType<typeof projectConfig> = projectConfig(),
+): Record<string, string> {
+  const config = projectDefaults(declarations);
+  for (const [key, value] of Object.entries(values)) config[qualified(key)] = value;
+  const missing = Object.keys(declarations).find((key) => config[qualified(key)] === undefined);
+  if (missing !== undefined) {
+    throw new Error(`Stack '${STACK}' is missing configuration value '${missing}'`);
+  }
+  return config;
 }
 
 /**
@@ -216,26 +302,37 @@ export function projectDefaults(): Record<string, string> {
  * call starts from scratch, so one test file can run the program under several configurations.
  */
 export async function startMockedEngine(options: EngineOptions = {}): Promise<MockedEngine> {
-  const engine = new MockedEngine();
-  const config: Record<string, string> = projectDefaults();
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    config[key.includes(":") ? key : `${PULUMI_PROJECT}:${key}`] = value;
-  }
+  const config = stackConfig(options.config ?? {});
+  const mode = options.mode ?? "up";
+  const engine = new MockedEngine(mode, config["gcp:project"] ?? GCP_PROJECT);
   pulumi.runtime.setAllConfig(config);
 
   await pulumi.runtime.setMocks(
     {
-      newResource: ({ type, name, inputs }) => ({
-        id: `${name}-id`,
-        state: { ...inputs, ...computedOutputs(type, inputs as Record<string, unknown>) },
-      }),
-      call: ({ token }) =>
-        token === "gcp:organizations/getClientConfig:getClientConfig"
-          ? { accessToken: FAKE_ACCESS_TOKEN, project: GCP_PROJECT, region: REGION }
-          : {},
+      // A first preview creates nothing: a resource's outputs are its inputs, and whatever the
+      // provider would compute stays unknown.
+      newResource: ({ type, name, inputs }) => {
+        const computed = computedOutputs(type, inputs as Record<string, unknown>, engine.project);
+        if (mode === "up") return { id: `${name}-id`, state: { ...inputs, ...computed } };
+        const unknowns = Object.fromEntries(
+          Object.keys(computed).map((key) => [key, pulumi.unknown]),
+        );
+        return { id: undefined, state: { ...inputs, ...unknowns } };
+      },
+      // Data sources are read in a preview as well.
+      call: ({ token }) => {
+        if (token === "gcp:organizations/getClientConfig:getClientConfig") {
+          return { accessToken: FAKE_ACCESS_TOKEN, project: engine.project, region: REGION };
+        }
+        if (token === "gcp:organizations/getProject:getProject") {
+          return { projectId: engine.project, number: PROJECT_NUMBER };
+        }
+        return {};
+      },
     },
     PULUMI_PROJECT,
-    "test",
+    STACK,
+    mode === "preview",
   );
 
   // The mock monitor hands `newResource` only the inputs; wrapping its registerResource also
@@ -246,6 +343,9 @@ export async function startMockedEngine(options: EngineOptions = {}): Promise<Mo
     let answer: (response: RegisterResponse | undefined) => void = () => undefined;
     engine.record(request, new Promise((resolve) => (answer = resolve)));
     return register(request, (error, response) => {
+      // A refused registration is answered all the same: an error here would surface as an
+      // unhandled rejection inside the SDK, which ends the test process. settle() fails instead.
+      if (response !== undefined) engine.refuseDuplicate(response.getUrn());
       answer(response);
       callback(error, response);
     });
@@ -288,8 +388,12 @@ export interface StackRun {
 export async function runStack(
   config: Record<string, string> = {},
   programModule = "../../index",
+  mode: EngineMode = "up",
 ): Promise<StackRun> {
-  const engine = await startMockedEngine({ config: { "gcp:project": GCP_PROJECT, ...config } });
+  const engine = await startMockedEngine({
+    config: { "gcp:project": GCP_PROJECT, ...config },
+    mode,
+  });
   const program: StackProgram = ((await import(programModule)) as { default: StackProgram })
     .default;
   const outputs = program();

@@ -127,7 +127,7 @@ test("a project-level roles/run.invoker grant fails the preview", async () => {
     }),
   );
   expect(summary(response.getDiagnosticsList())).toEqual([
-    { policy: "no-project-level-run-or-owner-roles", mandatory: true },
+    { policy: "iam-only-on-cloud-run-services", mandatory: true },
   ]);
 });
 
@@ -136,6 +136,7 @@ test("a Cloud Run service on the default compute account fails, one on its own a
     analyzeRequest("gcp:cloudrunv2/service:Service", "api-service", {
       name: "api",
       location: "europe-west1",
+      ingress: "INGRESS_TRAFFIC_ALL",
       template: { serviceAccount, containers: [{ image: "image@sha256:0" }] },
     });
   const onDefault = await callAnalyze(service("1234-compute@developer.gserviceaccount.com"));
@@ -192,34 +193,91 @@ test("allUsers invoking a target fails the stack check, reported on the grant", 
       member: "allUsers",
     }),
   ]);
-  expect(summary(response.getDiagnosticsList())).toEqual([
+  const publicGrants = response
+    .getDiagnosticsList()
+    .filter(
+      (diagnostic) =>
+        diagnostic.getPolicyname() === "public-principals-only-invoke-a-public-service",
+    );
+  expect(summary(publicGrants)).toEqual([
     { policy: "public-principals-only-invoke-a-public-service", mandatory: true },
   ]);
-  expect(response.getDiagnosticsList()[0]!.getUrn()).toBe(urnOf(member, "target-public"));
+  expect(publicGrants[0]!.getUrn()).toBe(urnOf(member, "target-public"));
 });
 
-test("on a first preview, with e-mails still unknown, a grant on a runtime account fails by its links", async () => {
+/** The stack as a first preview hands it over: e-mails unknown, linked by dependencies. */
+function firstPreview(grantMember: { member: string; from: string }): AnalyzerResource[] {
   const account = "gcp:serviceaccount/account:Account";
+  const service = "gcp:cloudrunv2/service:Service";
   const targetAccount = urnOf(account, "target-account");
   const clientAccount = urnOf(account, "client-account");
-  const response = await analyzeStack([
+  const target = urnOf(service, "target-service");
+  return [
     stackResource(account, "target-account", { accountId: "s2s-target", email: UNKNOWN }),
     stackResource(account, "client-account", { accountId: "s2s-client", email: UNKNOWN }),
     stackResource(
-      "gcp:cloudrunv2/service:Service",
+      service,
       "target-service",
-      { name: "s2s-target", template: { serviceAccount: UNKNOWN } },
+      {
+        name: "s2s-target",
+        ingress: "INGRESS_TRAFFIC_ALL",
+        invokerIamDisabled: false,
+        template: { serviceAccount: UNKNOWN },
+      },
       { template: [targetAccount] },
     ),
     stackResource(
-      "gcp:serviceaccount/iAMMember:IAMMember",
-      "client-as-target",
-      { serviceAccountId: UNKNOWN, role: "roles/iam.serviceAccountTokenCreator", member: UNKNOWN },
-      { serviceAccountId: [targetAccount], member: [clientAccount] },
+      service,
+      "client-service",
+      {
+        name: "s2s-client",
+        ingress: "INGRESS_TRAFFIC_ALL",
+        invokerIamDisabled: true,
+        template: { serviceAccount: UNKNOWN },
+      },
+      { template: [clientAccount, target] },
     ),
+    stackResource(
+      "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+      "target-invoker-client",
+      { name: "s2s-target", role: "roles/run.invoker", member: grantMember.member },
+      { name: [target], member: grantMember.from === "" ? [] : [urnOf(account, grantMember.from)] },
+    ),
+  ];
+}
+
+test("on a first preview, with e-mails still unknown, the deployed shape draws no diagnostic, not even a skipped policy", async () => {
+  const response = await analyzeStack(firstPreview({ member: UNKNOWN, from: "client-account" }));
+  expect(response.getDiagnosticsList().map((diagnostic) => diagnostic.getMessage())).toEqual([]);
+});
+
+test("on a first preview, a Cloud Run service whose account is unknown draws no diagnostic", async () => {
+  const response = await callAnalyze(
+    analyzeRequest("gcp:cloudrunv2/service:Service", "target-service", {
+      name: "s2s-target",
+      ingress: "INGRESS_TRAFFIC_ALL",
+      template: { serviceAccount: UNKNOWN },
+    }),
+  );
+  expect(response.getDiagnosticsList().map((diagnostic) => diagnostic.getMessage())).toEqual([]);
+});
+
+test("on a first preview, the target's invoker grant computed from the target's own account fails by its links", async () => {
+  const response = await analyzeStack(firstPreview({ member: UNKNOWN, from: "target-account" }));
+  expect(summary(response.getDiagnosticsList())).toEqual([
+    { policy: "target-invoked-only-by-its-caller", mandatory: true },
   ]);
-  expect(summary(response.getDiagnosticsList())).toContainEqual({
-    policy: "runtime-accounts-hold-only-invoker-grants",
-    mandatory: true,
-  });
+});
+
+test("on a first preview, a grant on a service account fails before anything exists", async () => {
+  const response = await callAnalyze(
+    analyzeRequest("gcp:serviceaccount/iAMMember:IAMMember", "client-as-target", {
+      serviceAccountId: UNKNOWN,
+      role: "roles/iam.serviceAccountTokenCreator",
+      member: UNKNOWN,
+    }),
+  );
+  expect(summary(response.getDiagnosticsList())).toEqual([
+    { policy: "iam-only-on-cloud-run-services", mandatory: true },
+  ]);
 });

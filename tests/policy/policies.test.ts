@@ -5,15 +5,26 @@
 import type { PolicyResource } from "@pulumi/policy";
 import {
   POLICIES,
+  cloudRunIamGrantsOnlyInvoker,
+  iamOnlyOnCloudRunServices,
+  ingressAllOrInternalOnly,
+  ingressFollowsTheCall,
   noAuthoritativeCloudRunIam,
-  noBroadGrants,
+  noGrantsToDefaultComputeAccount,
   publicPrincipalsOnlyInvokePublicServices,
   runtimeAccountServesOneService,
-  runtimeAccountsHoldOnlyInvokerGrants,
   servicesRunAsDedicatedAccounts,
+  targetInvokedOnlyByItsCaller,
   targetsKeepInvokerCheck,
 } from "../../policy/policies";
-import { stackResource, urnOf, violationsOfResource, violationsOfStack } from "./policyArgs";
+import { UNKNOWN } from "../helpers/pulumiMocks";
+import {
+  googleProvider,
+  stackResource,
+  urnOf,
+  violationsOfResource,
+  violationsOfStack,
+} from "./policyArgs";
 
 const V2_SERVICE = "gcp:cloudrunv2/service:Service";
 const V1_SERVICE = "gcp:cloudrun/service:Service";
@@ -44,6 +55,7 @@ function v2Service(
       name,
       location: "europe-west1",
       invokerIamDisabled: false,
+      ingress: "INGRESS_TRAFFIC_ALL",
       template: { serviceAccount: runAs.props.email },
       ...extra,
     },
@@ -93,15 +105,17 @@ test("every policy of the pack is mandatory and named once", () => {
   expect(new Set(POLICIES.map((policy) => policy.name)).size).toBe(POLICIES.length);
 });
 
-test("the deployed shape passes every stack policy", async () => {
+test("the deployed shape passes every policy", async () => {
   const shape = resources(deployedShape());
-  for (const policy of [
-    targetsKeepInvokerCheck,
-    publicPrincipalsOnlyInvokePublicServices,
-    runtimeAccountsHoldOnlyInvokerGrants,
-    runtimeAccountServesOneService,
-  ]) {
-    expect(await violationsOfStack(policy, shape)).toEqual([]);
+  for (const policy of POLICIES) {
+    if ("validateStack" in policy) expect(await violationsOfStack(policy, shape)).toEqual([]);
+    else {
+      for (const resource of shape) {
+        expect(
+          await violationsOfResource(policy, resource.type, resource.props, resource.name),
+        ).toEqual([]);
+      }
+    }
   }
 });
 
@@ -253,97 +267,216 @@ describe("public principals only invoke a public service", () => {
   });
 });
 
-describe("runtime accounts hold only invoker grants", () => {
-  const check = (...all: PolicyResource[]) =>
-    violationsOfStack(runtimeAccountsHoldOnlyInvokerGrants, all);
-
-  test("a token creator grant on the target's account for the client is a violation", async () => {
-    const shape = deployedShape();
-    const grant = stackResource(
-      SA_MEMBER,
-      "client-as-target",
-      {
-        serviceAccountId: shape.targetAccount.props.name,
-        role: "roles/iam.serviceAccountTokenCreator",
-        member: `serviceAccount:${CLIENT_EMAIL}`,
-      },
-      { serviceAccountId: [shape.targetAccount], member: [shape.clientAccount] },
+/**
+ * The shape as a first preview sees it: the accounts' e-mails, and everything computed from
+ * them, unknown; only account ids, names and the provider's project are known.
+ */
+function previewShape(project = "my-project") {
+  const provider = googleProvider(project);
+  const previewAccount = (name: string, accountId: string) =>
+    stackResource(ACCOUNT, name, { accountId, email: UNKNOWN, name: UNKNOWN }, {}, provider);
+  const targetAccount = previewAccount("target-account", "s2s-target");
+  const clientAccount = previewAccount("client-account", "s2s-client");
+  const previewService = (
+    name: string,
+    runAs: PolicyResource,
+    extra: Record<string, unknown>,
+    calls: PolicyResource[] = [],
+  ) =>
+    stackResource(
+      V2_SERVICE,
+      `${name}-service`,
+      { name, ingress: "INGRESS_TRAFFIC_ALL", template: { serviceAccount: UNKNOWN }, ...extra },
+      { template: [runAs, ...calls] },
+      provider,
     );
-    const violations = await check(...resources(shape), grant);
-    expect(violations.map((violation) => violation.message)).toEqual([
-      expect.stringContaining(`grants roles on runtime account ${TARGET_EMAIL}`),
-      expect.stringContaining(
-        `grants roles/iam.serviceAccountTokenCreator on the serviceaccount resource it names to runtime account ${CLIENT_EMAIL}`,
-      ),
+  const target = previewService("s2s-target", targetAccount, { invokerIamDisabled: false });
+  const client = previewService("s2s-client", clientAccount, { invokerIamDisabled: true }, [
+    target,
+  ]);
+  return { targetAccount, clientAccount, target, client };
+}
+
+describe("a target is invoked only by its caller", () => {
+  const check = (...all: PolicyResource[]) => violationsOfStack(targetInvokedOnlyByItsCaller, all);
+
+  test("the target's own account, computed from its account resource, is a violation reported on the grant", async () => {
+    const shape = deployedShape();
+    const grant = invokerMember("grant", shape.target, `serviceAccount:${TARGET_EMAIL}`, [
+      shape.targetAccount,
+    ]);
+    expect(
+      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
+    ).toEqual([
+      { message: expect.stringContaining("names the target's own account"), urn: grant.urn },
     ]);
   });
 
-  test("a grant on a runtime account named only by its e-mail is a violation", async () => {
+  test("the target's own account spelled as an e-mail is a violation", async () => {
     const shape = deployedShape();
-    const grant = stackResource(SA_MEMBER, "by-email", {
-      serviceAccountId: `projects/my-project/serviceAccounts/${CLIENT_EMAIL}`,
-      role: "roles/iam.serviceAccountUser",
-      member: "user:ops@example.com",
-    });
-    expect(await check(...resources(shape), grant)).toHaveLength(1);
+    const grant = invokerMember("grant", shape.target, `serviceAccount:${TARGET_EMAIL}`);
+    expect(
+      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
+    ).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("names the target's own account"),
+      }),
+    ]);
   });
 
-  test("a grant on another account whose e-mail merely ends like a runtime one passes", async () => {
-    const shape = deployedShape();
-    const grant = stackResource(SA_MEMBER, "near-miss", {
-      serviceAccountId: `projects/my-project/serviceAccounts/x${CLIENT_EMAIL}`,
-      role: "roles/iam.serviceAccountUser",
-      member: "user:ops@example.com",
-    });
-    expect(await check(...resources(shape), grant)).toEqual([]);
+  test("on a first preview, the caller's account by dependency passes and the target's e-mail spelled out is refused", async () => {
+    const shape = previewShape();
+    const fromClient = invokerMember("client", shape.target, UNKNOWN, [shape.clientAccount]);
+    expect(await check(...Object.values(shape), fromClient)).toEqual([]);
+    const spelled = invokerMember("spelled", shape.target, `serviceAccount:${TARGET_EMAIL}`);
+    expect(await check(...Object.values(shape), spelled)).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("names the target's own account"),
+      }),
+    ]);
   });
 
-  test.each([
-    ["a project role", PROJECT_MEMBER, { project: "my-project", role: "roles/logging.logWriter" }],
-    [
-      "a registry reader role",
-      "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
-      { repository: "s2s-images", role: "roles/artifactregistry.reader" },
-    ],
-    [
-      "a bucket role",
-      "gcp:storage/bucketIAMMember:BucketIAMMember",
-      { bucket: "data", role: "roles/storage.objectViewer" },
-    ],
-    [
-      "a Cloud Run role other than the invoker",
-      V2_MEMBER,
-      { name: "s2s-target", role: "roles/run.developer" },
-    ],
-  ])("%s for the client's account is a violation", async (_, type, props) => {
-    const shape = deployedShape();
-    const grant = stackResource(type, "extra", {
-      ...props,
-      member: `serviceAccount:${CLIENT_EMAIL}`,
-    });
-    expect(await check(...resources(shape), grant)).toHaveLength(1);
-  });
-
-  test("a member computed from a runtime account is recognised while its e-mail is unknown", async () => {
-    const shape = deployedShape();
-    const grant = stackResource(
-      PROJECT_MEMBER,
-      "unknown-yet",
-      { project: "my-project", role: "roles/viewer" },
-      { member: [shape.clientAccount] },
+  test("in a domain-scoped project, the caller's e-mail as Google forms it passes, the colon form does not", async () => {
+    const shape = previewShape("example.com:my-project");
+    const right = invokerMember(
+      "right",
+      shape.target,
+      "serviceAccount:s2s-client@my-project.example.com.iam.gserviceaccount.com",
     );
-    expect(await check(...resources(shape), grant)).toHaveLength(1);
+    expect(await check(...Object.values(shape), right)).toEqual([]);
+    const colon = invokerMember(
+      "colon",
+      shape.target,
+      "serviceAccount:s2s-client@example.com:my-project.iam.gserviceaccount.com",
+    );
+    expect(await check(...Object.values(shape), colon)).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("not the account of a service that calls"),
+      }),
+    ]);
   });
 
-  test("the same role for a principal that is not a runtime account is none of this policy's business", async () => {
-    const shape = deployedShape();
-    const grant = stackResource(PROJECT_MEMBER, "other", {
-      project: "my-project",
-      role: "roles/logging.logWriter",
-      member: `serviceAccount:${CLIENT_EMAIL}.other`,
-    });
-    expect(await check(...resources(shape), grant)).toEqual([]);
+  test("with the project unknown to the pack, the target's id in any project counts as the target's account", async () => {
+    const shape = previewShape("");
+    const grant = invokerMember(
+      "grant",
+      shape.target,
+      "serviceAccount:s2s-target@elsewhere.iam.gserviceaccount.com",
+    );
+    expect(await check(...Object.values(shape), grant)).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("names the target's own account"),
+      }),
+    ]);
   });
+
+  test("the default compute account is a violation", async () => {
+    const shape = deployedShape();
+    const grant = invokerMember(
+      "grant",
+      shape.target,
+      "serviceAccount:123456789012-compute@developer.gserviceaccount.com",
+    );
+    expect(
+      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
+    ).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("names the default compute account"),
+      }),
+    ]);
+  });
+
+  test("a second invoker beside the caller's account is a violation, and the caller's grant is not", async () => {
+    const shape = deployedShape();
+    const second = invokerMember("operator", shape.target, "user:ops@example.com");
+    expect(await check(...resources(shape), second)).toEqual([
+      {
+        message: expect.stringContaining(
+          "names user:ops@example.com, which is not the account of a service that calls",
+        ),
+        urn: second.urn,
+      },
+    ]);
+  });
+
+  test("the caller's account granted twice is a violation on the second grant", async () => {
+    const shape = deployedShape();
+    const again = invokerMember("again", shape.target, `serviceAccount:${CLIENT_EMAIL}`, [
+      shape.clientAccount,
+    ]);
+    expect(await check(...resources(shape), again)).toEqual([
+      { message: expect.stringContaining("is a second invoker grant"), urn: again.urn },
+    ]);
+  });
+
+  test("an e-mail that merely starts like the caller's is a violation", async () => {
+    const shape = deployedShape();
+    const grant = invokerMember("grant", shape.target, `serviceAccount:${CLIENT_EMAIL}.evil`);
+    expect(
+      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
+    ).toHaveLength(1);
+  });
+});
+
+describe("ingress follows the call", () => {
+  const check = (...all: PolicyResource[]) => violationsOfStack(ingressFollowsTheCall, all);
+  const vpc = (egress: unknown) => ({
+    vpcAccess: { networkInterfaces: [{ subnetwork: "run-egress" }], egress },
+  });
+  const shapeWith = (
+    targetIngress: string,
+    clientEgress?: unknown,
+    clientIngress = "INGRESS_TRAFFIC_ALL",
+  ) => {
+    const shape = deployedShape();
+    const target = v2Service("s2s-target", shape.targetAccount, { ingress: targetIngress });
+    const client = v2Service(
+      "s2s-client",
+      shape.clientAccount,
+      {
+        ingress: clientIngress,
+        template: {
+          serviceAccount: CLIENT_EMAIL,
+          ...(clientEgress === undefined ? {} : vpc(clientEgress)),
+        },
+      },
+      [target],
+    );
+    return [shape.targetAccount, shape.clientAccount, target, client];
+  };
+
+  test("a target reached only through the VPC, with internal-only ingress, passes", async () => {
+    expect(await check(...shapeWith("INGRESS_TRAFFIC_INTERNAL_ONLY", "ALL_TRAFFIC"))).toEqual([]);
+  });
+
+  test("a target reached only through the VPC, open to all traffic, is a violation", async () => {
+    expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", "ALL_TRAFFIC"))).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining('"s2s-target-service" is called only through a VPC'),
+      }),
+    ]);
+  });
+
+  test("a caller whose egress is not known at preview counts as going through the VPC", async () => {
+    expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", UNKNOWN))).toHaveLength(1);
+  });
+
+  test("a caller that sends only private ranges through the VPC leaves the target free to take all traffic", async () => {
+    expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", "PRIVATE_RANGES_ONLY"))).toEqual([]);
+  });
+
+  test.each(["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"])(
+    "a caller with ingress %s is a violation",
+    async (ingress) => {
+      expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", undefined, ingress))).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining(
+            '"s2s-client-service" calls "s2s-target-service" but its ingress is',
+          ),
+        }),
+      ]);
+    },
+  );
 });
 
 describe("a runtime account serves one service", () => {
@@ -357,6 +490,38 @@ describe("a runtime account serves one service", () => {
     expect(violation?.message).toContain(
       `"s2s-client-service" and "reports-service" run as the same account ${CLIENT_EMAIL}`,
     );
+  });
+
+  test("on a first preview, a service naming the e-mail derived from another's account id shares that account", async () => {
+    const shape = previewShape();
+    const reports = stackResource(V2_SERVICE, "reports", {
+      name: "reports",
+      template: { serviceAccount: CLIENT_EMAIL },
+    });
+    const [violation] = await check(...Object.values(shape), reports);
+    expect(violation?.message).toContain(
+      '"s2s-client-service" and "reports" run as the same account',
+    );
+    const elsewhere = stackResource(V2_SERVICE, "elsewhere", {
+      name: "elsewhere",
+      template: { serviceAccount: "s2s-client@other-project.iam.gserviceaccount.com" },
+    });
+    expect(await check(...Object.values(shape), elsewhere)).toEqual([]);
+  });
+
+  test("a service whose unknown account was computed from no account resource of the stack is a violation", async () => {
+    const orphan = stackResource(V2_SERVICE, "orphan", {
+      name: "orphan",
+      template: { serviceAccount: UNKNOWN },
+    });
+    expect(await check(orphan)).toEqual([
+      {
+        message: expect.stringContaining(
+          '"orphan" runs as an account computed from no service account',
+        ),
+        urn: orphan.urn,
+      },
+    ]);
   });
 
   test("two services naming the same e-mail are a violation", async () => {
@@ -392,35 +557,166 @@ describe("no authoritative Cloud Run IAM", () => {
   );
 });
 
-describe("no project-, folder- or organization-wide run or owner roles", () => {
+describe("IAM only on Cloud Run services", () => {
   const check = (type: string, props: Record<string, unknown>) =>
-    violationsOfResource(noBroadGrants, type, props, "grant");
+    violationsOfResource(iamOnlyOnCloudRunServices, type, props, "grant");
   const member = "user:dev@example.com";
 
   test.each([
-    ["roles/run.invoker", PROJECT_MEMBER, {}],
-    ["roles/run.servicesInvoker", PROJECT_MEMBER, {}],
-    ["roles/run.admin", PROJECT_MEMBER, {}],
-    ["roles/owner", PROJECT_MEMBER, {}],
-    ["roles/editor", "gcp:projects/iAMBinding:IAMBinding", { members: [member] }],
-    ["roles/run.invoker", "gcp:folder/iAMMember:IAMMember", {}],
-    ["roles/run.invoker", "gcp:organizations/iAMMember:IAMMember", {}],
-  ])("%s through %s is a violation", async (role, type, extra) => {
+    ["roles/run.invoker", PROJECT_MEMBER, { project: "my-project" }, "a whole project"],
+    ["roles/viewer", PROJECT_MEMBER, { project: "my-project" }, "a whole project"],
+    [
+      "roles/editor",
+      "gcp:projects/iAMBinding:IAMBinding",
+      { members: [member] },
+      "a whole project",
+    ],
+    ["roles/run.invoker", "gcp:folder/iAMMember:IAMMember", {}, "a whole folder"],
+    ["roles/run.invoker", "gcp:organizations/iAMMember:IAMMember", {}, "a whole organization"],
+    [
+      "roles/iam.serviceAccountUser",
+      SA_MEMBER,
+      { serviceAccountId: `projects/p/serviceAccounts/${TARGET_EMAIL}` },
+      "a service account",
+    ],
+    [
+      "roles/artifactregistry.reader",
+      "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
+      { repository: "s2s-images" },
+      "the artifactregistry resource",
+    ],
+    [
+      "roles/storage.objectViewer",
+      "gcp:storage/bucketIAMMember:BucketIAMMember",
+      { bucket: "data" },
+      "the storage resource",
+    ],
+  ])("%s through %s is a violation", async (role, type, extra, where) => {
     expect(await check(type, { role, member, ...extra })).toEqual([
-      expect.stringMatching(new RegExp(`"grant" grants ${role.replace(".", "\\.")} on a whole`)),
+      expect.stringContaining(`"grant" grants ${role} on ${where}`),
     ]);
   });
 
-  test("a policy document granting Editor on the project is a violation", async () => {
-    const policyData = JSON.stringify({ bindings: [{ role: "roles/editor", members: [member] }] });
+  test("a policy document on the project is a violation, whatever it grants", async () => {
+    const policyData = JSON.stringify({ bindings: [{ role: "roles/viewer", members: [member] }] });
     expect(await check("gcp:projects/iAMPolicy:IAMPolicy", { policyData })).toHaveLength(1);
   });
 
-  test("other project roles, and the invoker role on one service, pass", async () => {
-    expect(await check(PROJECT_MEMBER, { role: "roles/viewer", member })).toEqual([]);
+  test("a grant whose member is not known at preview is judged by where it grants", async () => {
     expect(
-      await check(V2_MEMBER, { role: "roles/run.invoker", member, name: "s2s-target" }),
+      await check(PROJECT_MEMBER, { project: "p", role: "roles/viewer", member: UNKNOWN }),
+    ).toHaveLength(1);
+  });
+
+  test.each([V2_MEMBER, "gcp:cloudrun/iamMember:IamMember"])(
+    "an invoker grant through %s is not this policy's business",
+    async (type) => {
+      expect(await check(type, { role: "roles/run.invoker", member, name: "s2s-target" })).toEqual(
+        [],
+      );
+    },
+  );
+});
+
+describe("Cloud Run IAM grants only the invoker role", () => {
+  const check = (type: string, props: Record<string, unknown>) =>
+    violationsOfResource(cloudRunIamGrantsOnlyInvoker, type, props, "grant");
+  const member = `serviceAccount:${CLIENT_EMAIL}`;
+
+  test.each(["roles/run.invoker", "roles/run.servicesInvoker"])("%s passes", async (role) => {
+    expect(await check(V2_MEMBER, { name: "s2s-target", role, member })).toEqual([]);
+  });
+
+  test.each([
+    "roles/run.developer",
+    "roles/run.admin",
+    "roles/run.invoker ",
+    "roles/run.invokerx",
+    "roles/Run.Invoker",
+  ])("%s on a Cloud Run service is a violation", async (role) => {
+    expect(await check(V2_MEMBER, { name: "s2s-target", role, member })).toEqual([
+      expect.stringContaining(`"grant" grants ${role} on a Cloud Run service`),
+    ]);
+  });
+
+  test("a role not known at preview is a violation", async () => {
+    expect(await check(V2_MEMBER, { name: "s2s-target", role: UNKNOWN, member })).toEqual([
+      expect.stringContaining("grants a role not known at preview"),
+    ]);
+  });
+
+  test("a policy document not known at preview is a violation", async () => {
+    expect(
+      await check("gcp:cloudrunv2/serviceIamPolicy:ServiceIamPolicy", {
+        name: "s2s-target",
+        policyData: UNKNOWN,
+      }),
+    ).toHaveLength(1);
+  });
+});
+
+describe("nothing is granted to the default compute account", () => {
+  const check = (type: string, props: Record<string, unknown>) =>
+    violationsOfResource(noGrantsToDefaultComputeAccount, type, props, "grant");
+
+  test.each([
+    [V2_MEMBER, { member: "serviceAccount:123456789012-compute@developer.gserviceaccount.com" }],
+    [
+      "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding",
+      {
+        members: ["user:a@example.com", "serviceAccount:42-compute@developer.gserviceaccount.com"],
+      },
+    ],
+  ])("a grant to it through %s is a violation", async (type, props) => {
+    expect(await check(type, { name: "s2s-target", role: "roles/run.invoker", ...props })).toEqual([
+      expect.stringContaining("to the default compute account"),
+    ]);
+  });
+
+  test.each([
+    `serviceAccount:${CLIENT_EMAIL}`,
+    "serviceAccount:x123456789012-compute@developer.gserviceaccount.com",
+    "serviceAccount:123456789012-compute@developer.gserviceaccount.com.evil",
+    "user:123456789012-compute@developer.gserviceaccount.com",
+    UNKNOWN,
+  ])("a grant to %s is not this policy's business", async (member) => {
+    expect(
+      await check(V2_MEMBER, { name: "s2s-target", role: "roles/run.invoker", member }),
     ).toEqual([]);
+  });
+});
+
+describe("every Cloud Run service sets its ingress to all or internal-only", () => {
+  const check = (type: string, props: Record<string, unknown>) =>
+    violationsOfResource(ingressAllOrInternalOnly, type, props, "api-service");
+
+  test.each(["INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY"])(
+    "%s passes",
+    async (ingress) => {
+      expect(await check(V2_SERVICE, { name: "api", ingress })).toEqual([]);
+    },
+  );
+
+  test.each([
+    ["the load-balancer setting", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"],
+    ["a trailing space", "INGRESS_TRAFFIC_ALL "],
+    ["lower case", "ingress_traffic_all"],
+    ["a prefix", "INGRESS_TRAFFIC_INTERNAL"],
+    ["no value", undefined],
+    ["a value not known at preview", UNKNOWN],
+  ])("%s is a violation", async (_, ingress) => {
+    expect(
+      await check(V2_SERVICE, { name: "api", ...(ingress === undefined ? {} : { ingress }) }),
+    ).toEqual([expect.stringContaining('Cloud Run service "api-service" has ingress')]);
+  });
+
+  test("a v1 service is judged by its ingress annotation, which defaults to all", async () => {
+    const annotated = (ingress: string) => ({
+      metadata: { annotations: { "run.googleapis.com/ingress": ingress } },
+    });
+    expect(await check(V1_SERVICE, { name: "api" })).toEqual([]);
+    expect(await check(V1_SERVICE, annotated("internal"))).toEqual([]);
+    expect(await check(V1_SERVICE, annotated("internal-and-cloud-load-balancing"))).toHaveLength(1);
   });
 });
 
@@ -455,6 +751,12 @@ describe("every Cloud Run service runs as a dedicated service account", () => {
       template: { spec: { serviceAccountName: "42-compute@developer.gserviceaccount.com" } },
     };
     expect(await check(V1_SERVICE, props)).toHaveLength(1);
+  });
+
+  test("a service whose account is not known at preview is left to the stack policies, and not skipped", async () => {
+    expect(await check(V2_SERVICE, { name: "api", template: { serviceAccount: UNKNOWN } })).toEqual(
+      [],
+    );
   });
 
   test("a service with its own account passes", async () => {

@@ -1,16 +1,29 @@
 /**
  * Builds the arguments the Pulumi CLI hands to policies, so tests can call a policy's
  * validateResource or validateStack directly and collect what it reports.
+ *
+ * Properties reach a policy as the pack's server hands them over: wrapped in @pulumi/policy's
+ * own proxy, which throws UnknownValueError when a policy reads a value unknown during a
+ * preview. The server turns that error into a "can't run during preview" advisory and skips
+ * the policy; here it becomes an entry of its own, so a test sees every skipped policy.
  */
-import type {
-  PolicyResource,
-  PolicyResourceOptions,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationPolicy,
+import {
+  type PolicyProviderResource,
+  type PolicyResource,
+  type PolicyResourceOptions,
+  type ResourceValidationArgs,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
+  UnknownValueError,
+  unknownCheckingProxy as untypedUnknownCheckingProxy,
 } from "@pulumi/policy";
 import { POLICIES } from "../../policy/policies";
-import type { Registration } from "../helpers/pulumiMocks";
+import { type MockedEngine, REGION } from "../helpers/pulumiMocks";
+
+type Props = Record<string, unknown>;
+
+/** The proxy the pack's server wraps every resource's properties in; the SDK types it as any. */
+const unknownCheckingProxy = untypedUnknownCheckingProxy as (props: Props) => Props;
 
 export interface Violation {
   message: string;
@@ -33,39 +46,63 @@ export function urnOf(type: string, name: string): string {
   return `urn:pulumi:dev::cloud-run-private-calls::${type}::${name}`;
 }
 
+/**
+ * The Google provider a resource is created with, as the engine describes it to policies: the
+ * stack's default provider, configured with `gcp:project` and `gcp:region`.
+ */
+export function googleProvider(project: string): PolicyProviderResource {
+  return {
+    type: "pulumi:providers:gcp",
+    name: "default",
+    urn: urnOf("pulumi:providers:gcp", "default"),
+    props: { project, region: REGION },
+  };
+}
+
 /** A resource as the stack validation sees it. */
 export function stackResource(
   type: string,
   name: string,
-  props: Record<string, unknown>,
+  props: Props,
   propertyDependencies: Record<string, PolicyResource[]> = {},
+  provider?: PolicyProviderResource,
 ): PolicyResource {
   return {
     type,
     name,
-    props,
+    props: unknownCheckingProxy(props),
     urn: urnOf(type, name),
     opts: NO_OPTIONS,
     dependencies: Object.values(propertyDependencies).flat(),
     propertyDependencies,
     isType: () => false,
     asType: () => undefined,
+    ...(provider === undefined ? {} : { provider }),
   };
+}
+
+/** What the pack's server reports in place of a policy that read an unknown value. */
+function skipped(error: unknown): string {
+  if (error instanceof UnknownValueError)
+    return `can't run during preview: ${(error as Error).message}`;
+  throw error;
 }
 
 /** Runs a resource policy on one resource and returns the messages it reported. */
 export async function violationsOfResource(
   policy: ResourceValidationPolicy,
   type: string,
-  props: Record<string, unknown>,
+  props: Props,
   name = "resource",
+  provider?: PolicyProviderResource,
 ): Promise<string[]> {
   const messages: string[] = [];
   const args: ResourceValidationArgs = {
     type,
     name,
-    props,
+    props: unknownCheckingProxy(props),
     urn: urnOf(type, name),
+    ...(provider === undefined ? {} : { provider }),
     opts: NO_OPTIONS,
     stackTags: new Map(),
     isType: () => false,
@@ -75,7 +112,11 @@ export async function violationsOfResource(
   };
   const validations = [policy.validateResource ?? []].flat();
   for (const validate of validations) {
-    await validate(args, (message) => messages.push(message));
+    try {
+      await validate(args, (message) => messages.push(message));
+    } catch (error) {
+      messages.push(skipped(error));
+    }
   }
   return messages;
 }
@@ -86,26 +127,44 @@ export async function violationsOfStack(
   resources: PolicyResource[],
 ): Promise<Violation[]> {
   const violations: Violation[] = [];
-  await policy.validateStack(
-    {
-      resources,
-      stackTags: new Map(),
-      getConfig: <T extends object>() => ({}) as T,
-      notApplicable,
-    },
-    (message, urn) => violations.push(urn === undefined ? { message } : { message, urn }),
-  );
+  try {
+    await policy.validateStack(
+      {
+        resources,
+        stackTags: new Map(),
+        getConfig: <T extends object>() => ({}) as T,
+        notApplicable,
+      },
+      (message, urn) => violations.push(urn === undefined ? { message } : { message, urn }),
+    );
+  } catch (error) {
+    violations.push({ message: skipped(error) });
+  }
   return violations;
 }
 
-/** The stack's custom resources as stack policies see them: outputs, linked by dependency. */
-export function asPolicyResources(registrations: Registration[]): PolicyResource[] {
-  const custom = registrations.filter((registration) => registration.custom);
+/** The Google provider of a resource the engine registered, if it is a Google resource. */
+function providerOf(type: string, engine: MockedEngine): PolicyProviderResource | undefined {
+  return type.startsWith("gcp:") ? googleProvider(engine.project) : undefined;
+}
+
+/**
+ * The stack's custom resources as stack policies see them, linked by dependency: their
+ * outputs, which in a first preview are the inputs with every computed output unknown.
+ */
+export function asPolicyResources(engine: MockedEngine): PolicyResource[] {
+  const custom = engine.registrations.filter((registration) => registration.custom);
   const byUrn = new Map<string, PolicyResource>();
   for (const registration of custom) {
     byUrn.set(
       registration.urn,
-      stackResource(registration.type, registration.name, registration.outputs),
+      stackResource(
+        registration.type,
+        registration.name,
+        registration.outputs,
+        {},
+        providerOf(registration.type, engine),
+      ),
     );
   }
   for (const registration of custom) {
@@ -118,12 +177,14 @@ export function asPolicyResources(registrations: Registration[]): PolicyResource
 }
 
 /**
- * Every violation the pack reports on what a program registered, as `pulumi preview
- * --policy-pack policy` would run it: resource policies on each resource's inputs, stack
- * policies on the linked outputs. Each entry starts with the policy's name.
+ * Every violation the pack reports on what a program registered, as `pulumi up` or a first
+ * `pulumi preview` with `--policy-pack policy` runs it (the engine's mode): resource policies on
+ * each resource's inputs, stack policies on the linked outputs. Each entry starts with the
+ * policy's name; a policy that could not run on an unknown value is an entry too.
  */
-export async function packViolations(registrations: Registration[]): Promise<string[]> {
-  const resources = asPolicyResources(registrations);
+export async function packViolations(engine: MockedEngine): Promise<string[]> {
+  const { registrations } = engine;
+  const resources = asPolicyResources(engine);
   const reported: string[] = [];
   for (const policy of POLICIES) {
     if ("validateStack" in policy) {
@@ -137,6 +198,7 @@ export async function packViolations(registrations: Registration[]): Promise<str
         registration.type,
         registration.inputs,
         registration.name,
+        providerOf(registration.type, engine),
       );
       reported.push(...messages.map((message) => `${policy.name}: ${message}`));
     }

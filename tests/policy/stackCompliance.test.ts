@@ -1,11 +1,13 @@
 /**
  * The stack and its policy pack agree: what the program creates, under each configuration that
- * changes access, passes every policy of the pack, as `pulumi preview --policy-pack` would run it.
+ * changes access, passes every policy of the pack, both as `pulumi up` hands resources to the
+ * pack and as a first `pulumi preview` does, with every computed output still unknown; and no
+ * policy is skipped for want of a value.
  */
-import { runStack } from "../helpers/pulumiMocks";
+import { MODES, runStack } from "../helpers/pulumiMocks";
 import { packViolations } from "./policyArgs";
 
-test.each([
+const CONFIGURATIONS: [string, Record<string, string>][] = [
   ["the default configuration", {}],
   ["a client opened with an allUsers grant", { publicAccess: "all-users" }],
   [
@@ -16,10 +18,36 @@ test.each([
       customAudience: "https://t.example.com",
     },
   ],
-])("the stack passes every policy of the pack under %s", async (_, config) => {
-  const { engine } = await runStack(config);
-  expect(engine.registrations.filter((registration) => registration.custom).length).toBeGreaterThan(
-    10,
+  ["the token in X-Serverless-Authorization", { tokenHeader: "x-serverless-authorization" }],
+  [
+    "deletion protection and another name prefix",
+    { deletionProtection: "true", namePrefix: "demo" },
+  ],
+  ["a domain-scoped project", { "gcp:project": "example.com:my-project" }],
+];
+
+describe.each(MODES)("under %s", (mode) => {
+  test.each(CONFIGURATIONS)(
+    "the stack passes every policy of the pack, none skipped, under %s",
+    async (_, config) => {
+      const { engine } = await runStack(config, undefined, mode);
+      expect(
+        engine.registrations.filter((registration) => registration.custom).length,
+      ).toBeGreaterThan(10);
+      expect(await packViolations(engine)).toEqual([]);
+    },
   );
-  expect(await packViolations(engine.registrations)).toEqual([]);
 });
+
+test.each(MODES)(
+  "under %s, a client sending all its egress through a subnet while the target takes all traffic is refused by ingress-follows-the-call alone",
+  async (mode) => {
+    const { engine } = await runStack({ clientVpcSubnet: "run-egress" }, undefined, mode);
+    const violations = await packViolations(engine);
+    expect(violations).toEqual([
+      expect.stringMatching(
+        /^ingress-follows-the-call: Cloud Run service "target-service" is called only through a VPC/,
+      ),
+    ]);
+  },
+);

@@ -1,30 +1,51 @@
 /**
- * Careless edits to index.ts, each of which opens a hole, and proof that both guards catch it:
- * the stack's own security-shape check (so `npm test` fails) and the policy pack (so `pulumi
- * preview --policy-pack policy` fails).
+ * Careless edits to index.ts and the components, each of which opens a hole, and proof that
+ * both guards catch it, both as `pulumi up` runs the program and as a first `pulumi preview`
+ * does (every computed output still unknown): the stack's own security-shape check (so `npm
+ * test` fails) and the policy pack (so `pulumi preview --policy-pack policy` fails, with a
+ * refusal rather than a policy skipped for want of a value).
  *
- * Each edit is applied to a copy of the real index.ts, which then runs under the mocked engine
- * exactly as index.ts does; the copies live in a git-ignored directory for the test's duration.
+ * Each edit is applied to a copy of the program (index.ts and components/), which then runs
+ * under the mocked engine exactly as the original does; the copies live in a git-ignored
+ * directory for the test's duration.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { runStack } from "../helpers/pulumiMocks";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { MODES, type StackRun, runStack } from "../helpers/pulumiMocks";
 import { packViolations } from "../policy/policyArgs";
 import { securityShapeViolations } from "./securityShape";
 
 const ROOT = join(__dirname, "..", "..");
 const COPIES = join(ROOT, ".careless");
-const SOURCE = readFileSync(join(ROOT, "index.ts"), "utf8");
+/** The program's own files, which an edit may change; everything else is imported as is. */
+const PROGRAM_FILES = [
+  "index.ts",
+  ...readdirSync(join(ROOT, "components"))
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => `components/${file}`),
+];
 /** Where appended lines go: just before the program returns its outputs. */
 const RETURN = "\n  return {\n";
+const INTERNAL_TARGET = { targetIngress: "internal", clientVpcSubnet: "run-egress" };
+/** What the policy pack's server reports instead of running a policy that read an unknown. */
+const SKIPPED = "can't run during preview";
 
 interface CarelessEdit {
   /** What the edit does, as a reviewer would describe it. */
   title: string;
-  /** Lines added to the program, before its outputs. */
+  /** The file edited; index.ts unless said. */
+  file?: string;
+  /** Lines added to index.ts, before its outputs. */
   append?: string;
   /** Or a change to a line that is already there: [existing text, replacement]. */
   replace?: [string, string];
+  /** The stack's config the edit is tried under, when not the defaults. */
+  config?: Record<string, string>;
+  /**
+   * Why the policy pack cannot see this edit, when it cannot: the stack's tests are then its
+   * only guard.
+   */
+  packBlindBecause?: string;
 }
 
 const EDITS: CarelessEdit[] = [
@@ -119,51 +140,175 @@ const EDITS: CarelessEdit[] = [
     title: "a second service running as the client's account",
     append: `new gcp.cloudrunv2.Service("reports", { name: "reports", location: config.region, template: { serviceAccount: clientAccount.email, containers: [{ image: "us-docker.pkg.dev/cloudrun/container/hello" }] } });`,
   },
+
+  {
+    title:
+      "internal ingress mapped to the load-balancer setting, which external load balancers reach",
+    file: "components/cloudRunService.ts",
+    replace: [
+      'internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",',
+      'internal: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",',
+    ],
+    config: INTERNAL_TARGET,
+  },
+  {
+    title: 'the target\'s ingress hard-coded to "all" while targetIngress says internal',
+    replace: ["ingress: config.targetIngress,", 'ingress: "all",'],
+    config: INTERNAL_TARGET,
+  },
+  {
+    title: "the client made internal-only, so nobody outside the VPC reaches it",
+    replace: ['ingress: "all",', 'ingress: "internal",'],
+  },
+  {
+    title: "the invoker grant given to the target's own account",
+    replace: [
+      'target.grantInvoker("client", clientAccount.member);',
+      'target.grantInvoker("client", target.serviceAccount.member);',
+    ],
+  },
+  {
+    title: "the invoker grant given to the target's own account, spelled as an e-mail string",
+    replace: [
+      'target.grantInvoker("client", clientAccount.member);',
+      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`);',
+    ],
+  },
+  {
+    title:
+      "the invoker grant given to the target's own account by e-mail string, in a domain-scoped project",
+    replace: [
+      'target.grantInvoker("client", clientAccount.member);',
+      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`);',
+    ],
+    config: { "gcp:project": "example.com:my-project" },
+  },
+  {
+    title: "the invoker grant given to the project's default compute account",
+    replace: [
+      'target.grantInvoker("client", clientAccount.member);',
+      'target.grantInvoker("client", pulumi.interpolate`serviceAccount:${gcp.organizations.getProjectOutput().number}-compute@developer.gserviceaccount.com`);',
+    ],
+  },
+  {
+    title: "an extra invoker grant with which the target invokes itself",
+    append: 'target.grantInvoker("self", target.serviceAccount.member);',
+  },
+  {
+    title: "a second invoker on the target, an operator",
+    append: 'target.grantInvoker("operator", "user:ops@example.com");',
+  },
+  {
+    title: "a service-account user grant on the target's account, named by its e-mail string",
+    append: `new gcp.serviceaccount.IAMMember("deployer-acts-as-target", { serviceAccountId: \`projects/\${config.project}/serviceAccounts/\${accounts.target.email}\`, role: "roles/iam.serviceAccountUser", member: "user:deployer@example.com" });`,
+  },
+  {
+    title: "a project-level secret accessor for the target's account, named by its e-mail string",
+    append: `new gcp.projects.IAMMember("target-reads-secrets", { project: config.project, role: "roles/secretmanager.secretAccessor", member: \`serviceAccount:\${accounts.target.email}\` });`,
+  },
+  {
+    title: "a Cloud Run role beyond the invoker for the client's account on the target",
+    append: `new gcp.cloudrunv2.ServiceIamMember("client-develops-target", { name: target.service.name, location: target.service.location, role: "roles/run.developer", member: clientAccount.member });`,
+  },
+  {
+    title: "the registry password (the deployer's access token) passed without pulumi.secret",
+    file: "components/containerImage.ts",
+    replace: ["password: pulumi.secret(accessToken),", "password: accessToken,"],
+    packBlindBecause:
+      "@pulumi/policy unwraps secrets before a validation policy sees a resource's properties, so no policy can tell a secret from plain text",
+  },
 ];
 
-/** index.ts with one edit applied; fails loudly if index.ts no longer reads as expected. */
-function editedProgram(edit: CarelessEdit): string {
+/**
+ * The program's files with one edit applied, by path relative to the repository; fails loudly
+ * if the edited file no longer reads as expected.
+ */
+function editedProgram(edit: CarelessEdit): Map<string, string> {
+  const file = edit.file ?? "index.ts";
+  const files = new Map(
+    PROGRAM_FILES.map((path) => [path, readFileSync(join(ROOT, path), "utf8")]),
+  );
+  const source = files.get(file);
+  if (source === undefined) throw new Error(`${file} is not a file of the program`);
   const [anchor, replacement] = edit.replace ?? [RETURN, `\n  ${edit.append ?? ""}${RETURN}`];
-  if (SOURCE.split(anchor).length !== 2) {
-    throw new Error(`index.ts must contain ${JSON.stringify(anchor)} exactly once`);
+  if (source.split(anchor).length !== 2) {
+    throw new Error(`${file} must contain ${JSON.stringify(anchor)} exactly once`);
   }
-  // The copy sits one directory below index.ts.
-  return SOURCE.replace(anchor, replacement).replaceAll('from "./', 'from "../');
+  files.set(file, source.replace(anchor, replacement));
+  return files;
 }
 
 let copies = 0;
 
+/** Writes the edited program to a directory of its own and returns its index.ts. */
 function writeCopy(edit: CarelessEdit): string {
-  mkdirSync(COPIES, { recursive: true });
   copies += 1;
-  const file = join(COPIES, `program-${process.pid}-${copies}.ts`);
-  writeFileSync(file, editedProgram(edit));
-  return file;
+  const copy = join(COPIES, `program-${process.pid}-${copies}`);
+  for (const [path, source] of editedProgram(edit)) {
+    const from = dirname(join(ROOT, path));
+    const to = dirname(join(copy, path));
+    // Imports of the program's own files stay inside the copy; the rest point at the originals.
+    const rewritten = source.replace(/from "(\.{1,2}\/[^"]+)"/g, (statement, specifier: string) => {
+      const target = resolve(from, specifier);
+      if (PROGRAM_FILES.includes(`${relative(ROOT, target)}.ts`)) return statement;
+      const moved = relative(to, target);
+      return `from "${moved.startsWith(".") ? moved : `./${moved}`}"`;
+    });
+    mkdirSync(to, { recursive: true });
+    writeFileSync(join(copy, path), rewritten);
+  }
+  const index = join(copy, "index.ts");
+  if (!existsSync(index)) throw new Error(`no index.ts in ${copy}`);
+  return index;
 }
 
 afterAll(() => rmSync(COPIES, { recursive: true, force: true }));
 
-test("the unedited copy of index.ts passes both guards, so each failure below is the edit's", async () => {
-  const run = await runStack({}, writeCopy({ title: "no edit", append: "" }));
-  expect(securityShapeViolations(run, "invoker-iam-disabled")).toEqual([]);
-  expect(await packViolations(run.engine.registrations)).toEqual([]);
+/** What each guard says about one program run. */
+async function verdicts(run: StackRun, config: Record<string, string>) {
+  const pack = await packViolations(run.engine);
+  return {
+    shape: securityShapeViolations(run, config),
+    refusals: pack.filter((violation) => !violation.includes(SKIPPED)),
+    skipped: pack.filter((violation) => violation.includes(SKIPPED)),
+  };
+}
+
+describe.each(MODES)("under %s", (mode) => {
+  test.each([
+    ["the defaults", {}],
+    ["an internal target", INTERNAL_TARGET],
+  ])(
+    "the unedited copy of the program passes both guards under %s, so each failure below is the edit's",
+    async (_, config: Record<string, string>) => {
+      const run = await runStack(config, writeCopy({ title: "no edit", append: "" }), mode);
+      expect(await verdicts(run, config)).toEqual({ shape: [], refusals: [], skipped: [] });
+    },
+  );
 });
 
 describe.each(EDITS)("$title", (edit) => {
-  let shape: string[];
-  let pack: string[];
+  describe.each(MODES)("under %s", (mode) => {
+    let found: Awaited<ReturnType<typeof verdicts>>;
 
-  beforeAll(async () => {
-    const run = await runStack({}, writeCopy(edit));
-    shape = securityShapeViolations(run, "invoker-iam-disabled");
-    pack = await packViolations(run.engine.registrations);
-  });
+    beforeAll(async () => {
+      const config = edit.config ?? {};
+      found = await verdicts(await runStack(config, writeCopy(edit), mode), config);
+    });
 
-  test("fails the stack's security-shape test", () => {
-    expect(shape).not.toEqual([]);
-  });
+    test("fails the stack's security-shape test", () => {
+      expect(found.shape).not.toEqual([]);
+    });
 
-  test("is refused by the policy pack", () => {
-    expect(pack).not.toEqual([]);
+    if (edit.packBlindBecause === undefined) {
+      test("is refused by the policy pack, with no policy skipped", () => {
+        expect(found.refusals).not.toEqual([]);
+        expect(found.skipped).toEqual([]);
+      });
+    } else {
+      test(`passes the policy pack, whose policies cannot see it: ${edit.packBlindBecause}`, () => {
+        expect(found).toMatchObject({ refusals: [], skipped: [] });
+      });
+    }
   });
 });

@@ -3,15 +3,16 @@
  * under every configuration that could plausibly weaken it.
  */
 import {
-  GCP_PROJECT,
+  MODES,
   type Registration,
   type StackRun,
   TYPES,
+  accountEmail,
   envOf,
   runStack,
   valueOf,
 } from "../helpers/pulumiMocks";
-import { type PublicAccess, securityShapeViolations } from "./securityShape";
+import { securityShapeViolations } from "./securityShape";
 
 /** Configurations that change who can reach what; the shape must hold under each. */
 const CONFIGURATIONS: Record<string, Record<string, string>> = {
@@ -22,14 +23,17 @@ const CONFIGURATIONS: Record<string, Record<string, string>> = {
   "token in X-Serverless-Authorization": { tokenHeader: "x-serverless-authorization" },
   "deletion protection": { deletionProtection: "true" },
   "another name prefix": { namePrefix: "demo" },
+  "a domain-scoped project": { "gcp:project": "example.com:my-project" },
 };
 const labels = Object.keys(CONFIGURATIONS);
 
+/** Runs as `pulumi up`, and as a first `pulumi preview` under "preview: <label>". */
 const runs = new Map<string, StackRun>();
 
 beforeAll(async () => {
   for (const [label, config] of Object.entries(CONFIGURATIONS)) {
     runs.set(label, await runStack(config));
+    runs.set(`preview: ${label}`, await runStack(config, undefined, "preview"));
   }
 });
 
@@ -43,14 +47,15 @@ function cloudRunService({ engine }: StackRun, service: "target" | "client"): Re
   return engine.named(TYPES.runService, `${service}-service`);
 }
 
-test.each(labels)(
-  "the only IAM grant is roles/run.invoker on the target for the client's account, plus allUsers on the client under all-users (%s)",
-  (label) => {
-    const publicAccess = (CONFIGURATIONS[label]!.publicAccess ??
-      "invoker-iam-disabled") as PublicAccess;
-    expect(securityShapeViolations(run(label), publicAccess)).toEqual([]);
-  },
-);
+describe.each(MODES)("under %s", (mode) => {
+  test.each(labels)(
+    "the only IAM grant is roles/run.invoker on the target for the client's account, plus allUsers on the client under all-users, and ingress is as configured (%s)",
+    (label) => {
+      const runLabel = mode === "up" ? label : `preview: ${label}`;
+      expect(securityShapeViolations(run(runLabel), CONFIGURATIONS[label]!)).toEqual([]);
+    },
+  );
+});
 
 test.each(labels)(
   "the one grant is non-authoritative and names the target's location (%s)",
@@ -98,7 +103,7 @@ test.each(labels)(
       expect(
         (cloudRunService(run(label), service).inputs.template as { serviceAccount: string })
           .serviceAccount,
-      ).toBe(`${account.inputs.accountId as string}@${GCP_PROJECT}.iam.gserviceaccount.com`);
+      ).toBe(accountEmail(account.inputs.accountId as string, engine.project));
     }
   },
 );

@@ -98,7 +98,7 @@ describe("images", () => {
         username: "oauth2accesstoken",
         password: FAKE_ACCESS_TOKEN,
       });
-      expect(image.secretPaths).toContain("registry");
+      expect(image.secretPaths).toContain("registry.password");
     }
   });
 });
