@@ -65,6 +65,13 @@ export interface CloudRunServiceArgs {
   scaling: { minInstances: number; maxInstances: number };
   /** Per-instance CPU (e.g. `1`), memory (e.g. `512Mi`) and requests served at once. */
   resources: { cpu: string; memory: string; concurrency: number };
+  /**
+   * Whether the instance gets CPU only while it serves requests (request-based billing, Cloud
+   * Run's `cpuIdle`). Required: once limits are set, Cloud Run's default is instance-based.
+   */
+  cpuOnlyDuringRequests: boolean;
+  /** Arguments that replace the image's CMD (its ENTRYPOINT stays); the image's own when left out. */
+  args?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
   vpcSubnet?: string;
 }
@@ -95,15 +102,23 @@ export class CloudRunService extends pulumi.ComponentResource {
   public readonly uri: pulumi.Output<string>;
 
   private readonly componentName: string;
+  /** What every child resource gets: this parent, and the component's dependencies and hooks. */
+  private readonly childOpts: pulumi.CustomResourceOptions;
 
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     checkArgs(name, args);
     super("cloud-run-private-calls:components:CloudRunService", name, {}, opts);
     this.componentName = name;
 
-    // Children do not inherit their parent's dependsOn. The account and the service call APIs
-    // that whatever the component waits for (typically enabling those APIs) must come first.
-    const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: opts?.dependsOn };
+    // Children inherit neither their parent's dependsOn nor its hooks. The account, the service
+    // and the grants call APIs that whatever the component waits for (typically enabling those
+    // APIs) must come first, and they fail in the same eventually consistent ways.
+    const childOpts: pulumi.CustomResourceOptions = {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+      hooks: opts?.hooks,
+    };
+    this.childOpts = childOpts;
 
     this.serviceAccount =
       args.serviceAccount instanceof gcp.serviceaccount.Account
@@ -142,18 +157,23 @@ export class CloudRunService extends pulumi.ComponentResource {
           containers: [
             {
               image: args.image,
+              args: args.args,
               envs: Object.entries(args.env ?? {}).map(([envName, value]) => ({
                 name: envName,
                 value,
               })),
-              resources: { limits: { cpu: args.resources.cpu, memory: args.resources.memory } },
-              // Checked every second for up to 30 s, so a revision takes traffic as soon as it
-              // can, and a revision that cannot start fails its deployment instead of serving.
+              resources: {
+                limits: { cpu: args.resources.cpu, memory: args.resources.memory },
+                cpuIdle: args.cpuOnlyDuringRequests,
+              },
+              // Checked every 2 s for up to 30 s (the timeout must be shorter than the period),
+              // so a revision takes traffic soon after it can, and a revision that cannot start
+              // fails its deployment instead of serving.
               startupProbe: {
                 httpGet: { path: args.healthPath },
-                periodSeconds: 1,
+                periodSeconds: 2,
                 timeoutSeconds: 1,
-                failureThreshold: 30,
+                failureThreshold: 15,
               },
               livenessProbe: {
                 httpGet: { path: args.healthPath },
@@ -203,7 +223,7 @@ export class CloudRunService extends pulumi.ComponentResource {
         role: INVOKER_ROLE,
         member,
       },
-      { parent: this },
+      this.childOpts,
     );
   }
 }
@@ -276,6 +296,12 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
   }
   if (!isCount(args.resources.concurrency, 1, 1000)) {
     fail("resources.concurrency", "must be an integer from 1 to 1000");
+  }
+  if (typeof args.cpuOnlyDuringRequests !== "boolean") {
+    fail("cpuOnlyDuringRequests", "must be true or false");
+  }
+  if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
+    fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");
   }
   if (args.vpcSubnet !== undefined && args.vpcSubnet.trim() === "") {
     fail("vpcSubnet", "must name a subnet, or be left out");

@@ -186,8 +186,8 @@ describe("the service images", () => {
     async (bundle) => {
       const { Config } = await inspectImage(imageOf(bundle));
       expect(Config.User).toBe(`${NONROOT}:${NONROOT}`);
-      expect(Config.Entrypoint).toEqual(["node", ...NODE_FLAGS, "server.js"]);
-      expect(Config.Cmd).toBeNull();
+      expect(Config.Entrypoint).toEqual(["node"]);
+      expect(Config.Cmd).toEqual([...NODE_FLAGS, "server.js"]);
       expect(Config.Env).toContain("NODE_ENV=production");
       expect(Config.Labels?.["org.opencontainers.image.title"]).toBe(bundle);
     },
