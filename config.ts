@@ -10,8 +10,10 @@
 import * as gcpConfig from "@pulumi/gcp/config";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  BILLING,
   INGRESS,
   PUBLIC_ACCESS,
+  type Billing,
   type Ingress,
   type PublicAccess,
 } from "./components/cloudRunService";
@@ -20,13 +22,6 @@ import { mebibytes, MIN_MEMORY_MIB } from "./services/nodeCommand";
 
 /** Whole CPUs only: Cloud Run serves concurrent requests only with one CPU or more. */
 export const CPU_LIMITS = ["1", "2", "4", "6", "8"] as const;
-
-/**
- * How Cloud Run bills the instances: `request-based` allocates CPU only while a request is
- * being served (Cloud Run's `cpuIdle`), `instance-based` for the instance's whole lifetime.
- */
-export const BILLING = ["request-based", "instance-based"] as const;
-export type Billing = (typeof BILLING)[number];
 
 export interface StackConfig {
   /** The Google Cloud project everything is created in. */

@@ -25,20 +25,16 @@ export = () => {
   // right after can fail with "API has not been used in project … or it is disabled" or
   // "Service account … does not exist". This error hook retries exactly those failures, every
   // 15 s for up to 5 minutes, naming what it waits for; a run that needs no wait pays none.
-  const retryWhilePropagating = { onError: [propagationRetry()] };
+  const hooks = { onError: [propagationRetry()] };
 
   // The APIs the stack calls (run, artifactregistry, iam). Other workloads may rely on them
   // too, so destroying the stack leaves them enabled. Cloud Resource Manager and Service Usage
   // must already be on: the provider needs them to enable any API (docs/deploying.md).
-  const apis = STACK_APIS.map(
-    (service) =>
-      new gcp.projects.Service(
-        service.replace(".googleapis.com", "-api"),
-        { service, disableOnDestroy: false },
-        { hooks: retryWhilePropagating },
-      ),
-  );
-  const afterApis = { dependsOn: apis, hooks: retryWhilePropagating };
+  const apis = STACK_APIS.map((service) => {
+    const name = service.replace(".googleapis.com", "-api");
+    return new gcp.projects.Service(name, { service, disableOnDestroy: false }, { hooks });
+  });
+  const afterApis = { dependsOn: apis, hooks };
 
   const registry = new gcp.artifactregistry.Repository(
     "images",
@@ -64,16 +60,10 @@ export = () => {
 
   // What both services share: region, deletion protection, sizes, billing, V8's heap sized to
   // the memory (services/nodeCommand.ts) and the health probe's path.
-  const { project, region, deletionProtection, scaling, resources } = config;
-  const runtime = {
-    region,
-    deletionProtection,
-    scaling,
-    resources,
-    cpuOnlyDuringRequests: config.billing === "request-based",
-    args: imageArguments(resources.memory),
-    healthPath: services.HEALTH_PATH,
-  };
+  const { project, region, deletionProtection, scaling, resources, billing } = config;
+  const args = imageArguments(resources.memory);
+  const healthPath = services.HEALTH_PATH;
+  const runtime = { region, deletionProtection, scaling, resources, billing, args, healthPath };
 
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.

@@ -20,6 +20,13 @@ export type Ingress = (typeof INGRESS)[number];
 export const PUBLIC_ACCESS = ["invoker-iam-disabled", "all-users"] as const;
 export type PublicAccess = (typeof PUBLIC_ACCESS)[number];
 
+/**
+ * How Cloud Run bills the instances: `request-based` allocates CPU only while a request is
+ * being served (Cloud Run's `cpuIdle`), `instance-based` for the instance's whole lifetime.
+ */
+export const BILLING = ["request-based", "instance-based"] as const;
+export type Billing = (typeof BILLING)[number];
+
 const CLOUD_RUN_INGRESS: Record<Ingress, string> = {
   all: "INGRESS_TRAFFIC_ALL",
   internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
@@ -66,10 +73,10 @@ export interface CloudRunServiceArgs {
   /** Per-instance CPU (e.g. `1`), memory (e.g. `512Mi`) and requests served at once. */
   resources: { cpu: string; memory: string; concurrency: number };
   /**
-   * Whether the instance gets CPU only while it serves requests (request-based billing, Cloud
-   * Run's `cpuIdle`). Required: once limits are set, Cloud Run's default is instance-based.
+   * Request-based (CPU only while serving, Cloud Run's `cpuIdle`) or instance-based. Required:
+   * once resource limits are set, Cloud Run's own default is instance-based.
    */
-  cpuOnlyDuringRequests: boolean;
+  billing: Billing;
   /** Arguments that replace the image's CMD (its ENTRYPOINT stays); the image's own when left out. */
   args?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
@@ -164,7 +171,7 @@ export class CloudRunService extends pulumi.ComponentResource {
               })),
               resources: {
                 limits: { cpu: args.resources.cpu, memory: args.resources.memory },
-                cpuIdle: args.cpuOnlyDuringRequests,
+                cpuIdle: args.billing === "request-based",
               },
               // Checked every 2 s for up to 30 s (the timeout must be shorter than the period),
               // so a revision takes traffic soon after it can, and a revision that cannot start
@@ -297,8 +304,8 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
   if (!isCount(args.resources.concurrency, 1, 1000)) {
     fail("resources.concurrency", "must be an integer from 1 to 1000");
   }
-  if (typeof args.cpuOnlyDuringRequests !== "boolean") {
-    fail("cpuOnlyDuringRequests", "must be true or false");
+  if (!BILLING.includes(args.billing)) {
+    fail("billing", `must be one of ${BILLING.join(", ")} (got "${String(args.billing)}")`);
   }
   if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
     fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");

@@ -191,7 +191,7 @@ describe("a service given container arguments, instance-based billing and an err
     const hook = new pulumi.ErrorHook("test-retry", () => false);
     const component = new CloudRunService(
       "api",
-      validArgs({ args: ["--no-maglev", "server.js"], cpuOnlyDuringRequests: false }),
+      validArgs({ args: ["--no-maglev", "server.js"], billing: "instance-based" }),
       { hooks: { onError: [hook] } },
     );
     component.grantInvoker("caller", "serviceAccount:caller@p.iam.gserviceaccount.com");
@@ -242,7 +242,7 @@ describe("argument errors", () => {
     ["resources.memory", { resources: { cpu: "1", memory: "lots", concurrency: 10 } }],
     ["resources.concurrency", { resources: { cpu: "1", memory: "512Mi", concurrency: 0 } }],
     ["vpcSubnet", { vpcSubnet: "" }],
-    ["cpuOnlyDuringRequests", { cpuOnlyDuringRequests: undefined as never }],
+    ["billing", { billing: "per-request" as never }],
     ["args", { args: [] }],
     ["args", { args: ["--no-maglev", ""] }],
   ])("an invalid %s is reported by name before anything is created", (argument, overrides) => {

@@ -14,7 +14,7 @@ export function validArgs(overrides: Partial<CloudRunServiceArgs> = {}): CloudRu
     deletionProtection: true,
     scaling: { minInstances: 0, maxInstances: 2 },
     resources: { cpu: "1", memory: "512Mi", concurrency: 10 },
-    cpuOnlyDuringRequests: true,
+    billing: "request-based",
     ...overrides,
   };
 }
