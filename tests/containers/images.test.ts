@@ -175,10 +175,10 @@ function imageOf(bundle: string): string {
 }
 
 describe("the service images", () => {
-  it("default to public Node.js 24 LTS bases on Debian 13: slim to build, distroless to run", () => {
+  it("default to the Dockerfile's public base stages: slim to build, distroless to run", () => {
     const defaults = dockerfileDefaults();
-    expect(defaults.BUILD_IMAGE).toBe("node:24-trixie-slim");
-    expect(defaults.RUNTIME_IMAGE).toBe("gcr.io/distroless/nodejs24-debian13:nonroot");
+    expect(defaults.BUILD_IMAGE).toBe("public-build-base");
+    expect(defaults.RUNTIME_IMAGE).toBe("public-runtime-base");
   });
 
   it.each(BUNDLES)(
