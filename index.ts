@@ -3,8 +3,8 @@
  * account, and **one grant** between them: `roles/run.invoker` on the target for the client's
  * account. Nothing else is granted to anyone, and nothing at project level.
  *
- * Read top to bottom: config, APIs, registry, images, the target, the client's account, the
- * client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
+ * Read top to bottom: config, the retry while Google propagates, APIs, registry, images, the
+ * target, the client's account, the client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
  * call the same function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";

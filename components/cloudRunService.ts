@@ -66,7 +66,7 @@ export interface CloudRunServiceArgs {
   publicAccess?: PublicAccess;
   /** Audiences accepted in ID tokens besides the service's URL. */
   customAudiences?: string[];
-  /** Whether Cloud Run refuses to delete the service; required so that the choice is explicit. */
+  /** Whether the provider refuses to delete or replace the service (a guard in the state); required. */
   deletionProtection: boolean;
   /** Bounds on the number of instances. */
   scaling: { minInstances: number; maxInstances: number };
