@@ -2,6 +2,9 @@
  * The stack's configuration: the defaults Pulumi.yaml declares are the ones the program uses,
  * and every invalid value stops the program with a message naming its key.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
 import { STACK_KEYS, type StackConfig, loadStackConfig } from "../config";
 import { GCP_PROJECT, startMockedEngine } from "./helpers/pulumiMocks";
 import { type ConfigDeclaration, projectConfig } from "./helpers/projectFile";
@@ -87,6 +90,15 @@ describe("Pulumi.yaml", () => {
 
   test("a stack with nothing but gcp:project gets the declared region", async () => {
     expect((await stackConfig()).region).toBe("europe-west1");
+  });
+});
+
+describe("Pulumi.dev.yaml", () => {
+  test("names no project, so that an unconfigured dev stack stops at the missing gcp:project", () => {
+    const file = readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
+    const stack = parse(file) as { config?: Record<string, unknown> };
+    expect(stack.config ?? {}).not.toHaveProperty("gcp:project");
+    expect(file).toContain("pulumi config set gcp:project <your-project-id>");
   });
 });
 

@@ -227,6 +227,14 @@ describe("Cloud Run settings", () => {
     },
   );
 
+  test("sets neither a launch stage nor service-level scaling, which the provider reads back differently", () => {
+    for (const service of services) {
+      const inputs = cloudRunService(defaults, service).inputs;
+      expect(inputs).not.toHaveProperty("launchStage");
+      expect(inputs).not.toHaveProperty("scaling");
+    }
+  });
+
   test("request-based billing by default: CPU only while serving, set explicitly beside the limits", async () => {
     const instanceBased = await runStack({ billing: "instance-based" });
     for (const service of services) {
