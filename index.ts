@@ -3,39 +3,38 @@
  * account, and **one grant** between them: `roles/run.invoker` on the target for the client's
  * account. Nothing else is granted to anyone, and nothing at project level.
  *
- * Read top to bottom: config, APIs, registry, images, the target, the client's account, the
- * client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
+ * Read top to bottom: config, the retry while Google propagates, APIs, registry, images, the
+ * target, the client's account, the client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
  * call the same function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import * as time from "@pulumiverse/time";
 import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage, imageCleanup } from "./components/containerImage";
+import { propagationRetry, STACK_APIS } from "./components/propagationRetry";
 import { loadStackConfig } from "./config";
 import * as services from "./services/environment";
+import { imageArguments } from "./services/nodeCommand";
 
 export = () => {
   const config = loadStackConfig();
   // Ids and e-mails are known before the accounts exist, so the target can name its one caller.
   const accounts = services.serviceAccounts(config.namePrefix, config.project);
 
-  // The APIs the stack calls. Other workloads may rely on them too, so destroying the stack
-  // leaves them enabled.
-  const apis = ["run", "artifactregistry", "iam"].map(
-    (api) =>
-      new gcp.projects.Service(`${api}-api`, {
-        service: `${api}.googleapis.com`,
-        disableOnDestroy: false,
-      }),
-  );
-  // Enabling an API is eventually consistent: resources created right after it can fail with
-  // "API has not been used in project … or it is disabled". The Google provider's guide
-  // (registry.terraform.io/providers/hashicorp/google/latest/docs/guides/google_project_service,
-  // "Newly activated service errors") recommends a time-based wait after enabling; it is created
-  // with the APIs, so only the first `pulumi up` waits.
-  const apisReady = new time.Sleep("apis-ready", { createDuration: "60s" }, { dependsOn: apis });
-  const afterApis = { dependsOn: [apisReady] };
+  // Enabling an API, or creating a service account, is eventually consistent: what uses it
+  // right after can fail with "API has not been used in project … or it is disabled" or
+  // "Service account … does not exist". This error hook retries exactly those failures, every
+  // 15 s for up to 5 minutes, naming what it waits for; a run that needs no wait pays none.
+  const hooks = { onError: [propagationRetry()] };
+
+  // The APIs the stack calls (run, artifactregistry, iam). Other workloads may rely on them
+  // too, so destroying the stack leaves them enabled. Cloud Resource Manager and Service Usage
+  // must already be on: the provider needs them to enable any API (docs/deploying.md).
+  const apis = STACK_APIS.map((service) => {
+    const name = service.replace(".googleapis.com", "-api");
+    return new gcp.projects.Service(name, { service, disableOnDestroy: false }, { hooks });
+  });
+  const afterApis = { dependsOn: apis, hooks };
 
   const registry = new gcp.artifactregistry.Repository(
     "images",
@@ -59,10 +58,12 @@ export = () => {
       buildOnPreview: config.buildOnPreview,
     }).digestReference;
 
-  // What both services share: region, deletion protection, sizes and the health probe's path.
-  const { project, region, deletionProtection, scaling, resources } = config;
+  // What both services share: region, deletion protection, sizes, billing, V8's heap sized to
+  // the memory (services/nodeCommand.ts) and the health probe's path.
+  const { project, region, deletionProtection, scaling, resources, billing } = config;
+  const args = imageArguments(resources.memory);
   const healthPath = services.HEALTH_PATH;
-  const runtime = { region, deletionProtection, scaling, resources, healthPath };
+  const runtime = { region, deletionProtection, scaling, resources, billing, args, healthPath };
 
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.

@@ -9,7 +9,7 @@
  * BENCH_TOKEN_SECONDS (the run that outlives 20-s tokens, 50).
  */
 import os from "node:os";
-import { NODE_FLAGS } from "../services/nodeCommand";
+import { NODE_FLAGS, nodeFlags } from "../services/nodeCommand";
 import {
   benchmarkComparators,
   concurrencySweep,
@@ -49,8 +49,12 @@ async function main(): Promise<void> {
   const tokenSeconds = setting("BENCH_TOKEN_SECONDS", 50);
   const tokenLifetimeSeconds = 20;
   const sweepLevels = [1, 8, 64, 256];
+  // The services' command line at 512Mi, the default, and at the smallest and a larger memory
+  // setting the stack accepts: V8's heap follows the memory, and each must carry the load.
   const memoryVariants = [
     { name: SHIPPED_VARIANT, nodeFlags: NODE_FLAGS },
+    { name: "the services' command line at 256Mi", nodeFlags: nodeFlags("256Mi") },
+    { name: "the services' command line at 1Gi", nodeFlags: nodeFlags("1Gi") },
     { name: "Node.js defaults", nodeFlags: [] },
     { name: "heap sizing only", nodeFlags: NODE_FLAGS.filter((flag) => flag !== "--no-maglev") },
   ];

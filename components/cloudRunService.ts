@@ -20,6 +20,13 @@ export type Ingress = (typeof INGRESS)[number];
 export const PUBLIC_ACCESS = ["invoker-iam-disabled", "all-users"] as const;
 export type PublicAccess = (typeof PUBLIC_ACCESS)[number];
 
+/**
+ * How Cloud Run bills the instances: `request-based` allocates CPU only while a request is
+ * being served (Cloud Run's `cpuIdle`), `instance-based` for the instance's whole lifetime.
+ */
+export const BILLING = ["request-based", "instance-based"] as const;
+export type Billing = (typeof BILLING)[number];
+
 const CLOUD_RUN_INGRESS: Record<Ingress, string> = {
   all: "INGRESS_TRAFFIC_ALL",
   internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
@@ -59,12 +66,19 @@ export interface CloudRunServiceArgs {
   publicAccess?: PublicAccess;
   /** Audiences accepted in ID tokens besides the service's URL. */
   customAudiences?: string[];
-  /** Whether Cloud Run refuses to delete the service; required so that the choice is explicit. */
+  /** Whether the provider refuses to delete or replace the service (a guard in the state); required. */
   deletionProtection: boolean;
   /** Bounds on the number of instances. */
   scaling: { minInstances: number; maxInstances: number };
   /** Per-instance CPU (e.g. `1`), memory (e.g. `512Mi`) and requests served at once. */
   resources: { cpu: string; memory: string; concurrency: number };
+  /**
+   * Request-based (CPU only while serving, Cloud Run's `cpuIdle`) or instance-based. Required:
+   * once resource limits are set, Cloud Run's own default is instance-based.
+   */
+  billing: Billing;
+  /** Arguments that replace the image's CMD (its ENTRYPOINT stays); the image's own when left out. */
+  args?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
   vpcSubnet?: string;
 }
@@ -95,15 +109,23 @@ export class CloudRunService extends pulumi.ComponentResource {
   public readonly uri: pulumi.Output<string>;
 
   private readonly componentName: string;
+  /** What every child resource gets: this parent, and the component's dependencies and hooks. */
+  private readonly childOpts: pulumi.CustomResourceOptions;
 
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     checkArgs(name, args);
     super("cloud-run-private-calls:components:CloudRunService", name, {}, opts);
     this.componentName = name;
 
-    // Children do not inherit their parent's dependsOn. The account and the service call APIs
-    // that whatever the component waits for (typically enabling those APIs) must come first.
-    const childOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: opts?.dependsOn };
+    // Children inherit neither their parent's dependsOn nor its hooks. The account, the service
+    // and the grants call APIs that whatever the component waits for (typically enabling those
+    // APIs) must come first, and they fail in the same eventually consistent ways.
+    const childOpts: pulumi.CustomResourceOptions = {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+      hooks: opts?.hooks,
+    };
+    this.childOpts = childOpts;
 
     this.serviceAccount =
       args.serviceAccount instanceof gcp.serviceaccount.Account
@@ -142,18 +164,23 @@ export class CloudRunService extends pulumi.ComponentResource {
           containers: [
             {
               image: args.image,
+              args: args.args,
               envs: Object.entries(args.env ?? {}).map(([envName, value]) => ({
                 name: envName,
                 value,
               })),
-              resources: { limits: { cpu: args.resources.cpu, memory: args.resources.memory } },
-              // Checked every second for up to 30 s, so a revision takes traffic as soon as it
-              // can, and a revision that cannot start fails its deployment instead of serving.
+              resources: {
+                limits: { cpu: args.resources.cpu, memory: args.resources.memory },
+                cpuIdle: args.billing === "request-based",
+              },
+              // Checked every 2 s for up to 30 s (the timeout must be shorter than the period),
+              // so a revision takes traffic soon after it can, and a revision that cannot start
+              // fails its deployment instead of serving.
               startupProbe: {
                 httpGet: { path: args.healthPath },
-                periodSeconds: 1,
+                periodSeconds: 2,
                 timeoutSeconds: 1,
-                failureThreshold: 30,
+                failureThreshold: 15,
               },
               livenessProbe: {
                 httpGet: { path: args.healthPath },
@@ -203,7 +230,7 @@ export class CloudRunService extends pulumi.ComponentResource {
         role: INVOKER_ROLE,
         member,
       },
-      { parent: this },
+      this.childOpts,
     );
   }
 }
@@ -276,6 +303,12 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
   }
   if (!isCount(args.resources.concurrency, 1, 1000)) {
     fail("resources.concurrency", "must be an integer from 1 to 1000");
+  }
+  if (!BILLING.includes(args.billing)) {
+    fail("billing", `must be one of ${BILLING.join(", ")} (got "${String(args.billing)}")`);
+  }
+  if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
+    fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");
   }
   if (args.vpcSubnet !== undefined && args.vpcSubnet.trim() === "") {
     fail("vpcSubnet", "must name a subnet, or be left out");

@@ -1,25 +1,62 @@
 /**
- * How a service's process is started: `node <NODE_FLAGS> <bundle>`. The container image runs
- * exactly this command line (services/Dockerfile's ENTRYPOINT, where the bundle is server.js),
- * and `npm start`, the tests and the benchmark spawn the same (local/launcher.ts), so what is
- * measured on a laptop is what Cloud Run starts. A test checks that the two agree.
+ * How a service's process is started: `node <flags> <bundle>`, with V8's heap sized by one rule
+ * from the instance's memory limit. The container image's default command line
+ * (services/Dockerfile's ENTRYPOINT and CMD, where the bundle is server.js) is the rule at
+ * Cloud Run's default 512 MiB; the stack replaces the image's CMD with the rule at the
+ * configured memory (index.ts); `npm start`, the tests and the benchmark spawn the rule's flags
+ * too (local/launcher.ts), so what is measured on a laptop is what Cloud Run starts. Tests keep
+ * the Dockerfile and the rule equal.
  *
- * The flags size V8's heap as it sizes itself in Cloud Run's default 512 MiB instance, where
- * Node.js derives the heap from the container's memory limit, and bound the one part that
- * default leaves loose. Without them, on a machine with gigabytes free, V8 keeps far more heap
- * than the same service holds in Cloud Run: the benchmark (docs/benchmarks.md) measures both,
- * with their CPU cost.
+ * Why the heap is sized at all: on a machine with gigabytes free, V8 keeps far more heap than
+ * the same service holds in a Cloud Run instance, and within an instance a loose old generation
+ * lets garbage pile up towards the memory limit before the first full collection. The benchmark
+ * (docs/benchmarks.md) measures both, with their CPU cost.
  */
-export const NODE_FLAGS: readonly string[] = [
-  // The young generation V8 picks for itself under a 512 MiB limit (1 MiB semi-spaces); on a
-  // large machine it grows to 64 MiB.
-  "--max-semi-space-size=1",
-  // A quarter of 512 MiB for the old generation. V8's own limit there is 256 MiB, and under a
-  // loose limit garbage piles up far beyond the live heap (about 20 MiB at 256 concurrent
-  // requests) before the first full collection.
-  "--max-old-space-size=128",
-  // V8's mid-tier compiler: its code and its compilations cost about 2 MiB resident from the
-  // start, what keeps each service under 60 MiB idle; without it the services start somewhat
-  // slower (the benchmark shows both).
-  "--no-maglev",
-];
+
+/** The memory limit the image's own command line is sized for: Cloud Run's default. */
+export const IMAGE_MEMORY = "512Mi";
+
+/** The smallest memory limit the rule is shown to carry the benchmark's load in (see config.ts). */
+export const MIN_MEMORY_MIB = 256;
+
+const SIZE = /^(\d+)(Mi|Gi)$/;
+
+/** A memory size as Cloud Run writes it (`512Mi`, `1Gi`) in MiB; NaN when it is not one. */
+export function mebibytes(size: string): number {
+  const match = SIZE.exec(size);
+  if (match === null) return Number.NaN;
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
+
+/**
+ * Node.js's flags for an instance with `memory` (e.g. `512Mi`) of memory:
+ * - the old generation gets a quarter of the memory, the share V8 gives itself on a machine of
+ *   that size, so a larger instance gets a larger heap and every instance keeps three quarters
+ *   for the young generation, code, buffers and Cloud Run's in-memory file system;
+ * - the young generation stays at 1 MiB semi-spaces, what V8 picks for itself up to 512 MiB:
+ *   each request's garbage dies young, and a larger nursery only raises the resident size;
+ * - no Maglev, V8's mid-tier compiler: its code and compilations cost about 2 MiB resident from
+ *   the start, what keeps each service under 60 MiB idle; without it the services start
+ *   somewhat slower (the benchmark shows both).
+ */
+export function nodeFlags(memory: string): string[] {
+  const memoryMiB = mebibytes(memory);
+  if (!(memoryMiB >= MIN_MEMORY_MIB)) {
+    throw new Error(
+      `nodeFlags: memory must be a size of at least ${MIN_MEMORY_MIB}Mi like 512Mi or 1Gi (got "${memory}")`,
+    );
+  }
+  return [
+    "--max-semi-space-size=1",
+    `--max-old-space-size=${Math.floor(memoryMiB / 4)}`,
+    "--no-maglev",
+  ];
+}
+
+/** What follows `node` in the image: the flags for `memory`, then the bundle. */
+export function imageArguments(memory: string): string[] {
+  return [...nodeFlags(memory), "server.js"];
+}
+
+/** The flags at the image's default memory: what `npm start` and the tests run with. */
+export const NODE_FLAGS: readonly string[] = nodeFlags(IMAGE_MEMORY);

@@ -2,6 +2,9 @@
  * The stack's configuration: the defaults Pulumi.yaml declares are the ones the program uses,
  * and every invalid value stops the program with a message naming its key.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
 import { STACK_KEYS, type StackConfig, loadStackConfig } from "../config";
 import { GCP_PROJECT, startMockedEngine } from "./helpers/pulumiMocks";
 import { type ConfigDeclaration, projectConfig } from "./helpers/projectFile";
@@ -90,6 +93,15 @@ describe("Pulumi.yaml", () => {
   });
 });
 
+describe("Pulumi.dev.yaml", () => {
+  test("names no project, so that an unconfigured dev stack stops at the missing gcp:project", () => {
+    const file = readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
+    const stack = parse(file) as { config?: Record<string, unknown> };
+    expect(stack.config ?? {}).not.toHaveProperty("gcp:project");
+    expect(file).toContain("pulumi config set gcp:project <your-project-id>");
+  });
+});
+
 describe("invalid configuration", () => {
   test("gcp:project is required, and its absence is reported by name", async () => {
     await startMockedEngine();
@@ -118,6 +130,10 @@ describe("invalid configuration", () => {
     ["concurrency", "0"],
     ["cpu", "3"],
     ["memory", "64Mi"],
+    ["memory", "128Mi"],
+    ["memory", "255Mi"],
+    ["billing", "per-request"],
+    ["billing", "Request-based"],
     ["memory", "64Gi"],
     ["memory", "1TB"],
     ["customAudience", "two words"],
@@ -134,8 +150,8 @@ describe("invalid configuration", () => {
   });
 
   test.each([
-    ["1", "4Gi", "4097Mi", "128Mi to 4Gi"],
-    ["2", "8Gi", "9Gi", "128Mi to 8Gi"],
+    ["1", "4Gi", "4097Mi", "256Mi to 4Gi"],
+    ["2", "8Gi", "9Gi", "256Mi to 8Gi"],
     ["4", "2Gi", "2047Mi", "2Gi to 16Gi"],
     ["4", "16Gi", "17Gi", "2Gi to 16Gi"],
     ["6", "4Gi", "3Gi", "4Gi to 24Gi"],
@@ -153,6 +169,18 @@ describe("invalid configuration", () => {
       expect(message).toContain(`(got "${refused}")`);
     },
   );
+
+  test("256Mi is the least memory accepted; 128Mi, which Cloud Run allows, is refused", async () => {
+    expect((await stackConfig({ memory: "256Mi" })).resources.memory).toBe("256Mi");
+    expect(await refusal({ memory: "128Mi" })).toContain(
+      'config "memory" must be a size from 256Mi to 32Gi written like 512Mi or 1Gi (got "128Mi")',
+    );
+  });
+
+  test("billing is request-based by default and instance-based when configured", async () => {
+    expect((await stackConfig()).billing).toBe("request-based");
+    expect((await stackConfig({ billing: "instance-based" })).billing).toBe("instance-based");
+  });
 
   test("the default memory with 4 CPUs is refused before Cloud Run would refuse it", async () => {
     expect(await refusal({ cpu: "4" })).toContain(

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
 import { CloudRunService, type CloudRunServiceArgs } from "../../components/cloudRunService";
 import {
@@ -92,9 +93,13 @@ describe("a private service", () => {
     });
     expect(containerOf(service)).toMatchObject({
       image: "europe-west1-docker.pkg.dev/p/r/api@sha256:0123",
-      resources: { limits: { cpu: "1", memory: "512Mi" } },
+      resources: { limits: { cpu: "1", memory: "512Mi" }, cpuIdle: true },
     });
     expect(envOf(service)).toEqual({ GREETING: "hello" });
+  });
+
+  test("keeps the image's CMD when given no args", () => {
+    expect(containerOf(only(engine, TYPES.runService)).args).toBeUndefined();
   });
 
   test("is probed over HTTP on the health path at startup and while it runs", () => {
@@ -178,6 +183,34 @@ describe("options", () => {
   });
 });
 
+describe("a service given container arguments, instance-based billing and an error hook", () => {
+  let engine: MockedEngine;
+
+  beforeAll(async () => {
+    engine = await startMockedEngine();
+    const hook = new pulumi.ErrorHook("test-retry", () => false);
+    const component = new CloudRunService(
+      "api",
+      validArgs({ args: ["--no-maglev", "server.js"], billing: "instance-based" }),
+      { hooks: { onError: [hook] } },
+    );
+    component.grantInvoker("caller", "serviceAccount:caller@p.iam.gserviceaccount.com");
+    await engine.settle();
+  });
+
+  test("runs the image with those arguments and CPU for the instance's whole lifetime", () => {
+    const container = containerOf(only(engine, TYPES.runService));
+    expect(container.args).toEqual(["--no-maglev", "server.js"]);
+    expect(container.resources).toMatchObject({ cpuIdle: false });
+  });
+
+  test("binds the hook to its account, its service and its grants, which do not inherit it", () => {
+    for (const type of [TYPES.account, TYPES.runService, TYPES.runServiceMember]) {
+      expect(only(engine, type).hooks.onError).toEqual(["test-retry"]);
+    }
+  });
+});
+
 describe("argument errors", () => {
   let engine: MockedEngine;
 
@@ -209,6 +242,9 @@ describe("argument errors", () => {
     ["resources.memory", { resources: { cpu: "1", memory: "lots", concurrency: 10 } }],
     ["resources.concurrency", { resources: { cpu: "1", memory: "512Mi", concurrency: 0 } }],
     ["vpcSubnet", { vpcSubnet: "" }],
+    ["billing", { billing: "per-request" as never }],
+    ["args", { args: [] }],
+    ["args", { args: ["--no-maglev", ""] }],
   ])("an invalid %s is reported by name before anything is created", (argument, overrides) => {
     expect(() => new CloudRunService("broken", validArgs(overrides))).toThrow(
       `CloudRunService "broken": args.${argument} `,

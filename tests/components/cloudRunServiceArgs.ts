@@ -14,6 +14,7 @@ export function validArgs(overrides: Partial<CloudRunServiceArgs> = {}): CloudRu
     deletionProtection: true,
     scaling: { minInstances: 0, maxInstances: 2 },
     resources: { cpu: "1", memory: "512Mi", concurrency: 10 },
+    billing: "request-based",
     ...overrides,
   };
 }

@@ -15,7 +15,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type LocalStack, startLocalStack } from "../../local/stack";
-import { NODE_FLAGS } from "../../services/nodeCommand";
+import { NODE_FLAGS, nodeFlags } from "../../services/nodeCommand";
 import { phase, phases, progress } from "./commands";
 import { freePort } from "../../local/launcher";
 import {
@@ -175,10 +175,10 @@ function imageOf(bundle: string): string {
 }
 
 describe("the service images", () => {
-  it("default to public Node.js 24 LTS bases on Debian 13: slim to build, distroless to run", () => {
+  it("default to the Dockerfile's public base stages: slim to build, distroless to run", () => {
     const defaults = dockerfileDefaults();
-    expect(defaults.BUILD_IMAGE).toBe("node:24-trixie-slim");
-    expect(defaults.RUNTIME_IMAGE).toBe("gcr.io/distroless/nodejs24-debian13:nonroot");
+    expect(defaults.BUILD_IMAGE).toBe("public-build-base");
+    expect(defaults.RUNTIME_IMAGE).toBe("public-runtime-base");
   });
 
   it.each(BUNDLES)(
@@ -186,8 +186,8 @@ describe("the service images", () => {
     async (bundle) => {
       const { Config } = await inspectImage(imageOf(bundle));
       expect(Config.User).toBe(`${NONROOT}:${NONROOT}`);
-      expect(Config.Entrypoint).toEqual(["node", ...NODE_FLAGS, "server.js"]);
-      expect(Config.Cmd).toBeNull();
+      expect(Config.Entrypoint).toEqual(["node"]);
+      expect(Config.Cmd).toEqual([...NODE_FLAGS, "server.js"]);
       expect(Config.Env).toContain("NODE_ENV=production");
       expect(Config.Labels?.["org.opencontainers.image.title"]).toBe(bundle);
     },
@@ -198,6 +198,30 @@ describe("the service images", () => {
     figures.nodeVersion = version;
     expect(version).toMatch(new RegExp(`^v${NODE_MAJOR}\\.\\d+\\.\\d+$`));
   });
+
+  it.each(BUNDLES)(
+    "%s: container arguments replace the CMD and keep node as the entrypoint, as Cloud Run's args do, so V8's heap follows the memory",
+    async (bundle) => {
+      const heapLimitMiB = async (memory: string) => {
+        const printed = await engine!.docker([
+          "run",
+          "--rm",
+          imageOf(bundle),
+          ...nodeFlags(memory),
+          "-p",
+          "v8.getHeapStatistics().heap_size_limit",
+        ]);
+        return Number(printed.trim()) / 2 ** 20;
+      };
+      const small = await heapLimitMiB("256Mi");
+      const large = await heapLimitMiB("1Gi");
+      // The old generation's limit plus V8's young generation and bookkeeping, a few MiB.
+      expect(small).toBeGreaterThanOrEqual(64);
+      expect(small).toBeLessThan(80);
+      expect(large).toBeGreaterThanOrEqual(256);
+      expect(large).toBeLessThan(272);
+    },
+  );
 
   it.each(BUNDLES)(
     "%s: adds exactly one file to the runtime base, the bundle dist/ holds, and nothing else",

@@ -1,22 +1,30 @@
 /**
  * A service starts with the same command line wherever it runs: the container image's
- * ENTRYPOINT and the launcher `npm start`, the tests and the benchmark use.
+ * ENTRYPOINT and CMD, the stack's container arguments and the launcher `npm start`, the tests and
+ * the benchmark use; V8's heap follows the memory limit by one rule.
  */
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DIST_DIR, spawnBundle } from "../../local/launcher";
-import { NODE_FLAGS } from "../../services/nodeCommand";
+import {
+  IMAGE_MEMORY,
+  imageArguments,
+  mebibytes,
+  NODE_FLAGS,
+  nodeFlags,
+} from "../../services/nodeCommand";
 
 const DOCKERFILE = path.join(__dirname, "..", "..", "services", "Dockerfile");
 
-/** The exec-form ENTRYPOINT of the Dockerfile's last stage, as an argument list. */
-function entrypoint(): string[] {
+/** The Dockerfile's one exec-form `instruction` (ENTRYPOINT or CMD), as an argument list. */
+function execForm(instruction: "ENTRYPOINT" | "CMD"): string[] {
+  const pattern = new RegExp(`^${instruction}\\s+`);
   const lines = readFileSync(DOCKERFILE, "utf8")
     .split("\n")
-    .filter((line) => /^ENTRYPOINT\s/.test(line));
+    .filter((line) => pattern.test(line));
   expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0]!.replace(/^ENTRYPOINT\s+/, "")) as string[];
+  return JSON.parse(lines[0]!.replace(pattern, "")) as string[];
 }
 
 const spawned: Array<ReturnType<typeof spawnBundle>> = [];
@@ -33,8 +41,11 @@ afterEach(async () => {
 });
 
 describe("the services' command line", () => {
-  it("is node, the flags, then the bundle in the container image", () => {
-    expect(entrypoint()).toEqual(["node", ...NODE_FLAGS, "server.js"]);
+  it("is node, then the flags for 512Mi and the bundle as the container image's CMD", () => {
+    expect(execForm("ENTRYPOINT")).toEqual(["node"]);
+    expect(execForm("CMD")).toEqual(imageArguments("512Mi"));
+    expect(execForm("CMD")).toEqual([...NODE_FLAGS, "server.js"]);
+    expect(IMAGE_MEMORY).toBe("512Mi");
   });
 
   it("is the same when the launcher starts a bundle", async () => {
@@ -60,5 +71,39 @@ describe("the services' command line", () => {
     // The target got as far as reading its configuration: Node.js took every flag.
     expect(output).toContain("target cannot start: AUTH_MODE");
     expect(output).not.toMatch(/bad option|unknown flag/i);
+  });
+});
+
+describe("the heap rule", () => {
+  it("gives the old generation a quarter of the memory limit", () => {
+    expect(nodeFlags("256Mi")).toContain("--max-old-space-size=64");
+    expect(nodeFlags("512Mi")).toContain("--max-old-space-size=128");
+    expect(nodeFlags("1Gi")).toContain("--max-old-space-size=256");
+    expect(nodeFlags("1536Mi")).toContain("--max-old-space-size=384");
+    expect(nodeFlags("32Gi")).toContain("--max-old-space-size=8192");
+  });
+
+  it("keeps 1 MiB semi-spaces and Maglev off at every size", () => {
+    for (const memory of ["256Mi", "512Mi", "4Gi"]) {
+      const flags = nodeFlags(memory);
+      expect(flags).toContain("--max-semi-space-size=1");
+      expect(flags).toContain("--no-maglev");
+      expect(flags).toHaveLength(3);
+    }
+  });
+
+  it("refuses memory below 256Mi and sizes it cannot read, naming the value", () => {
+    expect(() => nodeFlags("255Mi")).toThrow('got "255Mi"');
+    expect(() => nodeFlags("128Mi")).toThrow("at least 256Mi");
+    expect(() => nodeFlags("512")).toThrow('got "512"');
+    expect(() => nodeFlags("512MB")).toThrow('got "512MB"');
+    expect(() => nodeFlags(" 512Mi")).toThrow('got " 512Mi"');
+  });
+
+  it("reads sizes as Cloud Run writes them", () => {
+    expect(mebibytes("256Mi")).toBe(256);
+    expect(mebibytes("2Gi")).toBe(2048);
+    expect(mebibytes("2G")).toBeNaN();
+    expect(mebibytes("")).toBeNaN();
   });
 });

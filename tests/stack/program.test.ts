@@ -28,11 +28,11 @@ test("index.ts holds at most 90 lines of code", () => {
   expect(codeLines(SOURCE).length).toBeLessThanOrEqual(90);
 });
 
-test("index.ts reads top to bottom: config, APIs, wait, registry, images, target, client's account, client, grant, outputs", () => {
+test("index.ts reads top to bottom: config, retry hook, APIs, registry, images, target, client's account, client, grant, outputs", () => {
   const steps = [
     "loadStackConfig()",
+    "propagationRetry()",
     "new gcp.projects.Service(",
-    "new time.Sleep(",
     "new gcp.artifactregistry.Repository(",
     "new ContainerImage(",
     'new CloudRunService(\n    "target"',

@@ -114,23 +114,39 @@ describe("APIs", () => {
     for (const api of apis) expect(api.inputs.disableOnDestroy).toBe(false);
   });
 
-  test("are followed by a one-minute wait, as the provider's guide recommends, that depends on all three", () => {
-    const [sleep, ...others] = defaults.engine.ofType(TYPES.sleep);
-    expect(others).toEqual([]);
-    expect(sleep!.inputs).toEqual({ createDuration: "60s" });
-    const apiUrns = defaults.engine.ofType(TYPES.api).map((api) => api.urn);
-    expect(sleep!.dependencies.sort()).toEqual(apiUrns.sort());
+  test("are followed by no fixed wait: the stack creates no sleep or other third-party resource", () => {
+    const types = new Set(defaults.engine.registrations.map((resource) => resource.type));
+    for (const type of types)
+      expect(type).toMatch(/^(gcp|docker|cloud-run-private-calls):|^pulumi:pulumi:Stack$/);
+    expect(defaults.engine.hooks.error).toContain("retry-while-google-propagates");
   });
 
-  test("come, with the wait, before the registry, the service accounts and the Cloud Run services", () => {
-    const sleepUrn = defaults.engine.named(TYPES.sleep, "apis-ready").urn;
+  test("come before the registry, the service accounts, the Cloud Run services and the grant", () => {
+    const apiUrns = defaults.engine.ofType(TYPES.api).map((api) => api.urn);
     const needingApis = [
       ...defaults.engine.ofType(TYPES.registry),
       ...defaults.engine.ofType(TYPES.account),
       ...defaults.engine.ofType(TYPES.runService),
+      ...defaults.engine.ofType(TYPES.runServiceMember),
     ];
-    expect(needingApis).toHaveLength(1 + 2 * services.length);
-    for (const resource of needingApis) expect(resource.dependencies).toContain(sleepUrn);
+    // The registry, both accounts, both services and the one grant.
+    expect(needingApis).toHaveLength(1 + 2 + 2 + 1);
+    for (const resource of needingApis)
+      expect(resource.dependencies).toEqual(expect.arrayContaining(apiUrns));
+  });
+
+  test("retry, like everything that follows them, while Google propagates what was just enabled or created", () => {
+    const retried = [
+      ...defaults.engine.ofType(TYPES.api),
+      ...defaults.engine.ofType(TYPES.registry),
+      ...defaults.engine.ofType(TYPES.account),
+      ...defaults.engine.ofType(TYPES.runService),
+      ...defaults.engine.ofType(TYPES.runServiceMember),
+    ];
+    expect(retried).toHaveLength(3 + 1 + 2 + 2 + 1);
+    for (const resource of retried) {
+      expect(resource.hooks.onError).toEqual(["retry-while-google-propagates"]);
+    }
   });
 });
 
@@ -196,13 +212,60 @@ describe("Cloud Run settings", () => {
   });
 
   test.each(services)(
-    "the %s service is probed on /health at startup and while it runs",
+    "the %s service is probed on /health at startup and while it runs, each probe timing out before its next period",
     (service) => {
       const container = containerOf(cloudRunService(defaults, service));
-      expect(container.startupProbe).toMatchObject({ httpGet: { path: "/health" } });
-      expect(container.livenessProbe).toMatchObject({ httpGet: { path: "/health" } });
+      const probes = [container.startupProbe, container.livenessProbe] as Array<{
+        httpGet: { path: string };
+        periodSeconds: number;
+        timeoutSeconds: number;
+      }>;
+      for (const probe of probes) {
+        expect(probe.httpGet.path).toBe("/health");
+        expect(probe.timeoutSeconds).toBeLessThan(probe.periodSeconds);
+      }
     },
   );
+
+  test("sets neither a launch stage nor service-level scaling, which the provider reads back differently", () => {
+    for (const service of services) {
+      const inputs = cloudRunService(defaults, service).inputs;
+      expect(inputs).not.toHaveProperty("launchStage");
+      expect(inputs).not.toHaveProperty("scaling");
+    }
+  });
+
+  test("request-based billing by default: CPU only while serving, set explicitly beside the limits", async () => {
+    const instanceBased = await runStack({ billing: "instance-based" });
+    for (const service of services) {
+      expect(containerOf(cloudRunService(defaults, service)).resources).toEqual({
+        limits: { cpu: "1", memory: "512Mi" },
+        cpuIdle: true,
+      });
+      expect(containerOf(cloudRunService(instanceBased, service)).resources).toMatchObject({
+        cpuIdle: false,
+      });
+    }
+  });
+
+  test("each service starts node with V8's old generation at a quarter of the configured memory", async () => {
+    const large = await runStack({ memory: "1Gi" });
+    const small = await runStack({ memory: "256Mi" });
+    for (const service of services) {
+      expect(containerOf(cloudRunService(defaults, service)).args).toEqual([
+        "--max-semi-space-size=1",
+        "--max-old-space-size=128",
+        "--no-maglev",
+        "server.js",
+      ]);
+      expect(containerOf(cloudRunService(large, service)).args).toContain(
+        "--max-old-space-size=256",
+      );
+      expect(containerOf(cloudRunService(small, service)).args).toContain(
+        "--max-old-space-size=64",
+      );
+    }
+  });
 
   test("scaling, resources and concurrency follow config", async () => {
     const sized = await runStack({
@@ -218,7 +281,9 @@ describe("Cloud Run settings", () => {
         scaling: { minInstanceCount: 1, maxInstanceCount: 5 },
         maxInstanceRequestConcurrency: 40,
       });
-      expect(containerOf(cloudRun).resources).toEqual({ limits: { cpu: "2", memory: "1Gi" } });
+      expect(containerOf(cloudRun).resources).toMatchObject({
+        limits: { cpu: "2", memory: "1Gi" },
+      });
     }
   });
 
