@@ -10,6 +10,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as time from "@pulumiverse/time";
+import { chainReadyHooks } from "./components/chainReadyHook";
 import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage, imageCleanup } from "./components/containerImage";
 import { loadStackConfig } from "./config";
@@ -64,6 +65,15 @@ export = () => {
   const healthPath = services.HEALTH_PATH;
   const runtime = { region, deletionProtection, scaling, resources, healthPath };
 
+  // `pulumi up` ends only when the chain works: after the grant or either service changes, a
+  // hook calls the client until it answers 200 naming its own account through the target
+  // (IAM grants take minutes to reach every front end), and fails with the reason otherwise.
+  // Never in preview; off with `waitForChain: false`. The endpoints are read when it runs.
+  const chainReady = chainReadyHooks(
+    { enabled: config.waitForChain, timeoutMs: config.waitForChainMinutes * 60_000 },
+    () => ({ clientUrl: client.uri, clientAccount: clientAccount.email }),
+  );
+
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
   const target = new CloudRunService(
@@ -77,6 +87,7 @@ export = () => {
       env: services.targetEnvironment({ projectId: project, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
+      hooks: chainReady.afterUpdate,
     },
     afterApis,
   );
@@ -107,13 +118,15 @@ export = () => {
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,
+      hooks: chainReady.afterCreateOrUpdate,
     },
     afterApis,
   );
 
   // THE GRANT: the client's service account may invoke the target. Non-authoritative (one
   // member added to the target's invoker role), on the target only, never on the project.
-  target.grantInvoker("client", clientAccount.member);
+  // It is replaced whenever the target is, so a new target never lacks it.
+  target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);
 
   return {
     clientUrl: client.uri,

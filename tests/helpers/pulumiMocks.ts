@@ -43,6 +43,17 @@ export interface Registration {
   dependencies: string[];
   /** For each input, the URNs of the resources its value was computed from. */
   propertyDependencies: Record<string, string[]>;
+  /** URNs of the resources whose replacement replaces this one (`replaceWith`). */
+  replaceWith: string[];
+  /** Names of the resource hooks bound to this resource, by lifecycle step. */
+  hooks: { afterCreate: string[]; afterUpdate: string[] };
+}
+
+/** A resource hook or error hook as the program registered it with the engine. */
+export interface HookRegistration {
+  name: string;
+  /** Whether the engine is asked to run the hook in preview too. */
+  onDryRun: boolean;
 }
 
 /** Replaces every secret in `value` by what it holds, noting where each one was. */
@@ -103,6 +114,7 @@ function computedOutputs(type: string, inputs: Record<string, unknown>): Record<
 
 export class MockedEngine {
   public readonly registrations: Registration[] = [];
+  public readonly hooks: HookRegistration[] = [];
   private readonly pending: Promise<void>[] = [];
 
   /** Waits until every registration the program started has been answered. */
@@ -144,6 +156,11 @@ export class MockedEngine {
       secretPaths,
       dependencies: request.getDependenciesList(),
       propertyDependencies,
+      replaceWith: request.getReplaceWithList(),
+      hooks: {
+        afterCreate: request.getHooks()?.getAfterCreateList() ?? [],
+        afterUpdate: request.getHooks()?.getAfterUpdateList() ?? [],
+      },
     };
     this.registrations.push(registration);
     this.pending.push(
@@ -168,6 +185,8 @@ interface RegisterRequest {
   getCustom(): boolean;
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
   getDependenciesList(): string[];
+  getReplaceWithList(): string[];
+  getHooks(): { getAfterCreateList(): string[]; getAfterUpdateList(): string[] } | undefined;
   getPropertydependenciesMap(): {
     forEach(callback: (urns: { getUrnsList(): string[] }, key: string) => void): void;
   };
@@ -189,8 +208,32 @@ interface RegisterResponse {
 
 type RegisterCallback = (error: unknown, response?: RegisterResponse) => void;
 
+/** The parts of RegisterResourceHookRequest and RegisterErrorHookRequest the recorder reads. */
+interface HookRequest {
+  getName(): string;
+  getOnDryRun?(): boolean;
+}
+
+type HookCallback = (error: null, response: object) => void;
+
 interface MockMonitorInternals {
   registerResource(request: RegisterRequest, callback: RegisterCallback): Promise<void>;
+  registerResourceHook?(request: HookRequest, callback: HookCallback): void;
+  registerErrorHook?(request: HookRequest, callback: HookCallback): void;
+}
+
+/**
+ * The SDK's mock monitor cannot register hooks, and a resource with hooks then never finishes
+ * registering. This gives it both calls (resource hooks and error hooks), recording each hook;
+ * like the mock engine as a whole, it runs none of them.
+ */
+function acceptHooks(monitor: MockMonitorInternals, engine: MockedEngine): void {
+  const register = (request: HookRequest, callback: HookCallback) => {
+    engine.hooks.push({ name: request.getName(), onDryRun: request.getOnDryRun?.() ?? false });
+    callback(null, {});
+  };
+  monitor.registerResourceHook = register;
+  monitor.registerErrorHook = register;
 }
 
 export interface EngineOptions {
@@ -241,6 +284,7 @@ export async function startMockedEngine(options: EngineOptions = {}): Promise<Mo
   // The mock monitor hands `newResource` only the inputs; wrapping its registerResource also
   // captures each resource's parent and dependencies, which the ordering rules are about.
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorInternals;
+  acceptHooks(monitor, engine);
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
     let answer: (response: RegisterResponse | undefined) => void = () => undefined;
