@@ -128,12 +128,21 @@ export = () => {
   // It is replaced whenever the target is, so a new target never lacks it.
   target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);
 
+  // What `curl -i <target>` answers: internal ingress turns away callers outside the VPC (404)
+  // before IAM looks at them; otherwise IAM refuses a call without a token (403).
+  const targetRefusal =
+    config.targetIngress === "internal"
+      ? "404 Not Found: the target's ingress is internal, and this call comes from outside the VPC"
+      : pulumi.interpolate`403 Forbidden: no ID token, and only ${clientAccount.email} may invoke the target`;
+
   return {
     clientUrl: client.uri,
     targetUrl: target.uri,
     clientServiceAccount: clientAccount.email,
     targetServiceAccount: target.serviceAccount.email,
+    // `npm run verify` reads it to know which refusal to expect from the target.
+    targetIngress: config.targetIngress,
     commands: pulumi.interpolate`curl ${client.uri}   # 200: the target's answer names ${clientAccount.email} as its caller
-curl -i ${target.uri}   # 403 Forbidden: no ID token, and only ${clientAccount.email} may invoke the target`,
+curl -i ${target.uri}   # ${targetRefusal}`,
   };
 };
