@@ -11,7 +11,7 @@ import {
   waitForChain,
 } from "../../components/chainWait";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
-import { closedPortUrl } from "../helpers/servers";
+import { TestServers, closedPortUrl } from "../helpers/servers";
 
 let stack: LocalStack | undefined;
 afterEach(async () => {
@@ -97,6 +97,68 @@ test("a client that nobody answers for fails the wait with what the network said
     1_000,
   );
   expect((error as Error).message).toContain("last seen: no answer from the client (ECONNREFUSED)");
+});
+
+describe("with a virtual clock", () => {
+  const servers = new TestServers();
+  afterAll(() => servers.closeAll());
+
+  /** A clock that only moves when the wait sleeps. */
+  function virtualClock() {
+    let now = 0;
+    return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+  }
+
+  const forbidden = { error: "target_forbidden", targetStatus: 403 };
+  const account = "s2s-client@p.iam.gserviceaccount.com";
+
+  test("calls every interval for the whole bound, reporting an unchanged answer every 30 s", async () => {
+    const client = await servers.stub((_req, res) => res.status(502).json(forbidden));
+    const lines: string[] = [];
+    const failure = waitForChain(
+      { clientUrl: client.url, clientAccount: account },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 5_000,
+        clock: virtualClock(),
+        report: (line) => lines.push(line),
+      },
+    );
+    await expect(failure).rejects.toThrow(`within 1m00s (13 calls)`);
+    expect(client.hits()).toBe(13);
+    const progress = lines.filter((line) => line.includes("target_forbidden"));
+    expect(progress.map((line) => line.trim().split(":")[0])).toEqual([
+      "0s of 1m00s",
+      "30s of 1m00s",
+    ]);
+  });
+
+  test("reports a change of answer at once, and ends on the first 200 naming the account", async () => {
+    let calls = 0;
+    const client = await servers.stub((_req, res) => {
+      calls += 1;
+      if (calls <= 2) res.status(502).json(forbidden);
+      else if (calls === 3)
+        res.status(502).json({ error: "target_rejected_token", targetStatus: 401 });
+      else res.json({ target: { body: { caller: { email: account } } } });
+    });
+    const lines: string[] = [];
+    const ready = await waitForChain(
+      { clientUrl: client.url, clientAccount: account },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 5_000,
+        clock: virtualClock(),
+        report: (line) => lines.push(line),
+      },
+    );
+    expect(ready).toEqual({ elapsedMs: 15_000, attempts: 4 });
+    expect(lines.slice(1).map((line) => line.trim().split(";")[0])).toEqual([
+      "0s of 1m00s: 502 target_forbidden (the target answered 403)",
+      "10s of 1m00s: 502 target_rejected_token (the target answered 401)",
+      `The chain works after 15s: 200, caller ${account}`,
+    ]);
+  });
 });
 
 describe("reading the client's answer", () => {
