@@ -54,7 +54,7 @@ export interface FrontEndOptions {
   grantDelaySeconds?: number;
   /**
    * `internal` models internal-only ingress: `url` (the way in from outside the VPC) answers
-   * 404 to every request, before any IAM check, and `internalUrl` is the way in through the
+   * 404 to every request, before any IAM check, and `internal.url` is the way in through the
    * VPC, where the usual checks apply. `all` (the default) has `url` only.
    */
   ingress?: "all" | "internal";
