@@ -284,7 +284,17 @@ const SCREEN_WIDTH = 100;
 /** The widths of the table's columns; with the gaps between them, 98 columns in all. */
 const COLUMN_WIDTHS = [26, 26, 34, 6];
 
-/** `text` in lines of at most `width` characters, broken at spaces where it can be. */
+/** Where to cut a word longer than `width`: after its last `@`, `.`, `/` or `-` that fits. */
+function cutPosition(word: string, width: number): number {
+  const fits = word.slice(0, width);
+  const after = Math.max(...["@", ".", "/", "-"].map((mark) => fits.lastIndexOf(mark)));
+  return after > 0 ? after + 1 : width;
+}
+
+/**
+ * `text` in lines of at most `width` characters, broken at spaces where it can be, and a word
+ * too long for a line (an e-mail, a URL) after one of its separators.
+ */
 export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
@@ -292,8 +302,9 @@ export function wrap(text: string, width: number): string[] {
     let rest = word;
     while (rest.length > width) {
       if (line !== "") lines.push(line);
-      lines.push(rest.slice(0, width));
-      rest = rest.slice(width);
+      const cut = cutPosition(rest, width);
+      lines.push(rest.slice(0, cut));
+      rest = rest.slice(cut);
       line = "";
     }
     if (line === "") line = rest;
@@ -357,7 +368,13 @@ export function summary(results: readonly CheckResult[]): { text: string; exitCo
 /** Runs the wait first when asked; true when the chain works (or no wait was asked for). */
 async function waitIfAsked(options: VerifyOptions): Promise<boolean> {
   if (options.waitMs === undefined || options.clientAccount === undefined) return true;
-  const print = (line: string) => process.stdout.write(`${line}\n`);
+  // Progress lines carry what to check and run long: wrapped, keeping their indent, with
+  // continuation lines indented further.
+  const print = (line: string) => {
+    const indent = /^\s*/.exec(line)?.[0] ?? "";
+    const lines = wrap(line, SCREEN_WIDTH - indent.length - 4);
+    process.stdout.write(`${indent}${lines.join(`\n${indent}    `)}\n`);
+  };
   try {
     await waitForChain(
       { clientUrl: options.clientUrl, clientAccount: options.clientAccount },
