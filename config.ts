@@ -52,6 +52,10 @@ export interface StackConfig {
   imageRetention: { keepVersions: number; deleteUntaggedAfterDays: number };
   /** Whether `pulumi preview` builds the images too, to surface Dockerfile errors early. */
   buildOnPreview: boolean;
+  /** Whether `pulumi up` waits, after a change to the chain, until the client's call works. */
+  waitForChain: boolean;
+  /** How long that wait may take before `pulumi up` fails. */
+  waitForChainMinutes: number;
 }
 
 /** The keys in the project's namespace, each declared with its default in Pulumi.yaml. */
@@ -72,6 +76,8 @@ export const STACK_KEYS = [
   "keepImageVersions",
   "deleteUntaggedImagesAfterDays",
   "buildOnPreview",
+  "waitForChain",
+  "waitForChainMinutes",
 ] as const;
 
 type StackKey = (typeof STACK_KEYS)[number];
@@ -256,5 +262,7 @@ export function loadStackConfig(): StackConfig {
       deleteUntaggedAfterDays: reader.integer("deleteUntaggedImagesAfterDays", 1, 365),
     },
     buildOnPreview: reader.boolean("buildOnPreview"),
+    waitForChain: reader.boolean("waitForChain"),
+    waitForChainMinutes: reader.integer("waitForChainMinutes", 1, 60),
   };
 }

@@ -4,11 +4,13 @@
  * account. Nothing else is granted to anyone, and nothing at project level.
  *
  * Read top to bottom: config, the retry while Google propagates, APIs, registry, images, the
- * target, the client's account, the client, the grant, the outputs. Pulumi calls the exported function to run the program; tests
- * call the same function under mocks, once per configuration.
+ * wait for a working chain, the target, the client's account, the client, the grant, the
+ * outputs. Pulumi calls the exported function to run the program; tests call the same
+ * function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { chainReadyHooks } from "./components/chainReadyHook";
 import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage, imageCleanup } from "./components/containerImage";
 import { propagationRetry, STACK_APIS } from "./components/propagationRetry";
@@ -65,6 +67,15 @@ export = () => {
   const healthPath = services.HEALTH_PATH;
   const runtime = { region, deletionProtection, scaling, resources, billing, args, healthPath };
 
+  // `pulumi up` ends only when the chain works: after the grant or either service changes, a
+  // hook calls the client until it answers 200 naming its own account through the target
+  // (IAM grants take minutes to reach every front end), and fails with the reason otherwise.
+  // Never in preview; off with `waitForChain: false`. The endpoints are read when it runs.
+  const chainReady = chainReadyHooks(
+    { enabled: config.waitForChain, timeoutMs: config.waitForChainMinutes * 60_000 },
+    () => ({ clientUrl: client.uri, clientAccount: clientAccount.email }),
+  );
+
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
   const target = new CloudRunService(
@@ -78,6 +89,7 @@ export = () => {
       env: services.targetEnvironment({ projectId: project, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
+      hooks: chainReady.afterUpdate,
     },
     afterApis,
   );
@@ -108,20 +120,31 @@ export = () => {
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,
+      hooks: chainReady.afterCreateOrUpdate,
     },
     afterApis,
   );
 
   // THE GRANT: the client's service account may invoke the target. Non-authoritative (one
   // member added to the target's invoker role), on the target only, never on the project.
-  target.grantInvoker("client", clientAccount.member);
+  // It is replaced whenever the target is, so a new target never lacks it.
+  target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);
+
+  // What `curl -i <target>` answers: internal ingress turns away callers outside the VPC (404)
+  // before IAM looks at them; otherwise IAM refuses a call without a token (403).
+  const targetRefusal =
+    config.targetIngress === "internal"
+      ? "404 Not Found: the target's ingress is internal, and this call comes from outside the VPC"
+      : pulumi.interpolate`403 Forbidden: no ID token, and only ${clientAccount.email} may invoke the target`;
 
   return {
     clientUrl: client.uri,
     targetUrl: target.uri,
     clientServiceAccount: clientAccount.email,
     targetServiceAccount: target.serviceAccount.email,
+    // `npm run verify` reads it to know which refusal to expect from the target.
+    targetIngress: config.targetIngress,
     commands: pulumi.interpolate`curl ${client.uri}   # 200: the target's answer names ${clientAccount.email} as its caller
-curl -i ${target.uri}   # 403 Forbidden: no ID token, and only ${clientAccount.email} may invoke the target`,
+curl -i ${target.uri}   # ${targetRefusal}`,
   };
 };

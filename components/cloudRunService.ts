@@ -81,6 +81,8 @@ export interface CloudRunServiceArgs {
   args?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
   vpcSubnet?: string;
+  /** Hooks on the Cloud Run service itself, e.g. a check after each new revision. */
+  hooks?: pulumi.ResourceHookBinding;
 }
 
 /**
@@ -192,7 +194,7 @@ export class CloudRunService extends pulumi.ComponentResource {
           ],
         },
       },
-      childOpts,
+      this.childOptsWith(args.hooks),
     );
 
     if (args.publicAccess === "all-users") this.addInvoker("public", "allUsers");
@@ -205,11 +207,12 @@ export class CloudRunService extends pulumi.ComponentResource {
    * Lets `member` (e.g. `serviceAccount:<email>`) invoke this service: one non-authoritative
    * `roles/run.invoker` binding member, which leaves every other member alone. `grantName`
    * names the grant among this service's grants. Public principals are refused: a service is
-   * opened with args.publicAccess, where the choice is visible.
+   * opened with args.publicAccess, where the choice is visible. `hooks` go on the grant.
    */
   public grantInvoker(
     grantName: string,
     member: pulumi.Input<string>,
+    hooks?: pulumi.ResourceHookBinding,
   ): gcp.cloudrunv2.ServiceIamMember {
     const where = `CloudRunService "${this.componentName}": grantInvoker's member`;
     if (!GRANT_NAME.test(grantName)) {
@@ -217,10 +220,19 @@ export class CloudRunService extends pulumi.ComponentResource {
         `CloudRunService "${this.componentName}": grantInvoker's grantName must be lowercase letters, digits and hyphens (got "${grantName}")`,
       );
     }
-    return this.addInvoker(`invoker-${grantName}`, privatePrincipal(member, where));
+    return this.addInvoker(`invoker-${grantName}`, privatePrincipal(member, where), hooks);
   }
 
-  private addInvoker(suffix: string, member: pulumi.Input<string>) {
+  /** The options every child gets, with hooks of this child's own added to the component's. */
+  private childOptsWith(hooks?: pulumi.ResourceHookBinding): pulumi.CustomResourceOptions {
+    return { ...this.childOpts, hooks: { ...this.childOpts.hooks, ...hooks } };
+  }
+
+  private addInvoker(
+    suffix: string,
+    member: pulumi.Input<string>,
+    hooks?: pulumi.ResourceHookBinding,
+  ) {
     return new gcp.cloudrunv2.ServiceIamMember(
       `${this.componentName}-${suffix}`,
       {
@@ -230,7 +242,10 @@ export class CloudRunService extends pulumi.ComponentResource {
         role: INVOKER_ROLE,
         member,
       },
-      this.childOpts,
+      // A replaced service starts with an empty IAM policy while the grant's inputs (project,
+      // location, name) stay the same, so the grant would never be made again: it is replaced
+      // with its service.
+      { ...this.childOptsWith(hooks), replaceWith: [this.service] },
     );
   }
 }

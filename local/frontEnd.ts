@@ -46,6 +46,18 @@ export interface FrontEndOptions {
   public?: boolean;
   /** Tolerance for clocks that disagree; 30 s unless a test needs it strict. */
   clockSkewSeconds?: number;
+  /**
+   * Seconds after the front end starts before the invokers' grant takes effect: a new IAM
+   * grant takes a while to reach every Cloud Run front end, and until it has, its member is
+   * refused with 403 like anyone else. 0 (in effect at once) unless given.
+   */
+  grantDelaySeconds?: number;
+  /**
+   * `internal` models internal-only ingress: `url` (the way in from outside the VPC) answers
+   * 404 to every request, before any IAM check, and `internal.url` is the way in through the
+   * VPC, where the usual checks apply. `all` (the default) has `url` only.
+   */
+  ingress?: "all" | "internal";
   port?: number;
   host?: string;
   logger?: Logger;
@@ -60,6 +72,8 @@ export interface FrontEnd {
   server: RunningServer;
   /** The private service's URL as callers see it; also its default audience. */
   url: string;
+  /** With internal ingress, the URL that stands for calls through the VPC. */
+  internal?: { server: RunningServer; url: string };
   stats: FrontEndStats;
 }
 
@@ -140,6 +154,9 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS });
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
+  const grantInEffectAt = Date.now() + (options.grantDelaySeconds ?? 0) * 1000;
+  // The ports that stand for the VPC; with internal ingress, requests on any other are refused.
+  const vpcPorts = new Set<number>();
 
   const forward = (
     req: Request,
@@ -186,6 +203,16 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         .send("Error: Bad Request\nThe request target is not a path.\n");
       return;
     }
+    if (options.ingress === "internal" && !vpcPorts.has(req.socket.localPort ?? 0)) {
+      stats.refused += 1;
+      res
+        .status(404)
+        .type("text/plain")
+        .send(
+          "Error: Page not found\nThe requested URL was not found on this server.\n(local front end: internal ingress, and this request came from outside the VPC)\n",
+        );
+      return;
+    }
     if (options.public) return forward(req, res, path);
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
@@ -205,6 +232,9 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
       throw error;
     }
     if (!invokers.has(email)) return deny(403, `${email} does not hold roles/run.invoker`);
+    if (Date.now() < grantInEffectAt) {
+      return deny(403, `the grant to ${email} has not reached this front end yet`);
+    }
 
     forward(req, res, path, {
       header: credential.header,
@@ -214,6 +244,12 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
 
   const server = await listen(app, options.port ?? 0, options.host ?? "127.0.0.1");
   const url = `http://127.0.0.1:${server.port}`;
+  let internal: FrontEnd["internal"];
+  if (options.ingress === "internal") {
+    const internalServer = await listen(app, 0, "127.0.0.1");
+    vpcPorts.add(internalServer.port);
+    internal = { server: internalServer, url: `http://127.0.0.1:${internalServer.port}` };
+  }
   // Cloud Run accepts its service URL, with or without a trailing slash, under any host name
   // it is reached by; here that is loopback by address or by name.
   audiences.push(
@@ -222,5 +258,5 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     `http://localhost:${server.port}`,
     `http://localhost:${server.port}/`,
   );
-  return { server, url, stats };
+  return { server, url, stats, ...(internal && { internal }) };
 }

@@ -42,6 +42,10 @@ export interface LocalStackOptions {
   withoutAuthentication?: boolean;
   /** The front end's tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
   frontEndClockSkewSeconds?: number;
+  /** Seconds before the client's grant takes effect at the target's front end (IAM propagation). */
+  grantDelaySeconds?: number;
+  /** `internal`: the target is reachable only "through the VPC", which the client uses. */
+  targetIngress?: "all" | "internal";
   logger?: Logger;
 }
 
@@ -185,9 +189,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.frontEndClockSkewSeconds !== undefined && {
         clockSkewSeconds: options.frontEndClockSkewSeconds,
       }),
+      ...(options.grantDelaySeconds !== undefined && {
+        grantDelaySeconds: options.grantDelaySeconds,
+      }),
+      ...(options.targetIngress !== undefined && { ingress: options.targetIngress }),
       ...(logger && { logger }),
     });
     stoppers.push(() => frontEnd.server.drain(1000));
+    const internalRoute = frontEnd.internal;
+    if (internalRoute) stoppers.push(() => internalRoute.server.drain(1000));
 
     // The client, calling the target's URL with a token for that URL, as the stack wires it.
     const client = await startService(
@@ -196,7 +206,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clientPort,
       clientEnvironment({
         projectId,
-        targetUrl: frontEnd.url,
+        // With internal ingress the client calls through the VPC, still for the target's URL.
+        targetUrl: internalRoute?.url ?? frontEnd.url,
         audience: frontEnd.url,
         tokenHeader: "authorization",
       }),

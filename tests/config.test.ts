@@ -143,6 +143,9 @@ describe("invalid configuration", () => {
     ["deleteUntaggedImagesAfterDays", "0"],
     ["deleteUntaggedImagesAfterDays", "2.5"],
     ["buildOnPreview", "sometimes"],
+    ["waitForChain", "later"],
+    ["waitForChainMinutes", "0"],
+    ["waitForChainMinutes", "61"],
   ])("%s=%j is refused with a message naming the key and the value", async (key, value) => {
     const message = await refusal({ [key]: value });
     expect(message).toMatch(new RegExp(`\\b${key}\\b`));

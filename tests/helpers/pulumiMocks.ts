@@ -62,8 +62,17 @@ export interface Registration {
   dependencies: string[];
   /** For each input, the URNs of the resources its value was computed from. */
   propertyDependencies: Record<string, string[]>;
+  /** URNs of the resources whose replacement replaces this one (`replaceWith`). */
+  replaceWith: string[];
   /** Names of the hooks bound to the resource, by kind. */
   hooks: { afterCreate: string[]; afterUpdate: string[]; onError: string[] };
+}
+
+/** A resource hook as the program registered it with the engine. */
+export interface HookRegistration {
+  name: string;
+  /** Whether the engine is asked to run the hook in preview too. */
+  onDryRun: boolean;
 }
 
 /** Replaces every secret in `value` by what it holds, noting where each one was. */
@@ -134,8 +143,11 @@ export class MockedEngine {
   public readonly registrations: Registration[] = [];
   /** What the engine refused, as the Pulumi CLI would report it. */
   public readonly refusals: string[] = [];
-  /** Names of the hooks the program registered, by kind; the mock engine runs none of them. */
-  public readonly hooks: { resource: string[]; error: string[] } = { resource: [], error: [] };
+  /** The hooks the program registered, by kind; the mock engine runs none of them. */
+  public readonly hooks: { resource: HookRegistration[]; error: string[] } = {
+    resource: [],
+    error: [],
+  };
   private readonly pending: Promise<void>[] = [];
   private readonly urns = new Set<string>();
 
@@ -191,7 +203,7 @@ export class MockedEngine {
     request.getPropertydependenciesMap().forEach((urns, key) => {
       propertyDependencies[key] = urns.getUrnsList();
     });
-    const binding = request.getHooks?.();
+    const binding = request.getHooks();
     const registration: Registration = {
       hooks: {
         afterCreate: binding?.getAfterCreateList() ?? [],
@@ -208,6 +220,7 @@ export class MockedEngine {
       secretPaths,
       dependencies: request.getDependenciesList(),
       propertyDependencies,
+      replaceWith: request.getReplaceWithList(),
     };
     this.registrations.push(registration);
     this.pending.push(
@@ -231,10 +244,11 @@ interface RegisterRequest {
   getCustom(): boolean;
   getObject(): StructValue;
   getDependenciesList(): string[];
+  getReplaceWithList(): string[];
   getPropertydependenciesMap(): {
     forEach(callback: (urns: { getUrnsList(): string[] }, key: string) => void): void;
   };
-  getHooks?(): HooksBinding | undefined;
+  getHooks(): HooksBinding | undefined;
 }
 
 /** The parts of the request's hook binding the recorder reads. */
@@ -265,16 +279,18 @@ interface RegisterResponse {
 
 type RegisterCallback = (error: unknown, response?: RegisterResponse) => void;
 
-interface HookRegistration {
+/** The parts of RegisterResourceHookRequest and RegisterErrorHookRequest the recorder reads. */
+interface HookRequest {
   getName(): string;
+  getOnDryRun?(): boolean;
 }
 
-type HookCallback = (error: unknown, response: unknown) => void;
+type HookCallback = (error: null, response: object) => void;
 
 interface MockMonitorInternals {
   registerResource(request: RegisterRequest, callback: RegisterCallback): Promise<void>;
-  registerResourceHook?(request: HookRegistration, callback: HookCallback): void;
-  registerErrorHook?(request: HookRegistration, callback: HookCallback): void;
+  registerResourceHook?(request: HookRequest, callback: HookCallback): void;
+  registerErrorHook?(request: HookRequest, callback: HookCallback): void;
 }
 
 export interface EngineOptions {
@@ -387,7 +403,10 @@ export async function startMockedEngine(options: EngineOptions = {}): Promise<Mo
  */
 function acceptHooks(monitor: MockMonitorInternals, engine: MockedEngine): void {
   monitor.registerResourceHook = (request, callback) => {
-    engine.hooks.resource.push(request.getName());
+    engine.hooks.resource.push({
+      name: request.getName(),
+      onDryRun: request.getOnDryRun?.() ?? false,
+    });
     callback(null, {});
   };
   monitor.registerErrorHook = (request, callback) => {

@@ -163,30 +163,30 @@ const EDITS: CarelessEdit[] = [
   {
     title: "the invoker grant given to the target's own account",
     replace: [
-      'target.grantInvoker("client", clientAccount.member);',
-      'target.grantInvoker("client", target.serviceAccount.member);',
+      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
+      'target.grantInvoker("client", target.serviceAccount.member, chainReady.afterCreateOrUpdate);',
     ],
   },
   {
     title: "the invoker grant given to the target's own account, spelled as an e-mail string",
     replace: [
-      'target.grantInvoker("client", clientAccount.member);',
-      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`);',
+      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
+      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`, chainReady.afterCreateOrUpdate);',
     ],
   },
   {
     title:
       "the invoker grant given to the target's own account by e-mail string, in a domain-scoped project",
     replace: [
-      'target.grantInvoker("client", clientAccount.member);',
-      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`);',
+      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
+      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`, chainReady.afterCreateOrUpdate);',
     ],
     config: { "gcp:project": "example.com:my-project" },
   },
   {
     title: "the invoker grant given to the project's default compute account",
     replace: [
-      'target.grantInvoker("client", clientAccount.member);',
+      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
       'target.grantInvoker("client", pulumi.interpolate`serviceAccount:${gcp.organizations.getProjectOutput().number}-compute@developer.gserviceaccount.com`);',
     ],
   },
