@@ -64,6 +64,14 @@ export = () => {
   const healthPath = services.HEALTH_PATH;
   const runtime = { region, deletionProtection, scaling, resources, healthPath };
 
+  // The target's URL is known before the target exists: Cloud Run's deterministic URL,
+  // https://<service>-<project number>.<region>.run.app. A verifying target must know at start
+  // which audience its tokens carry, so the client asks for tokens for this URL (or the custom
+  // audience) and the target accepts exactly those.
+  const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }).number;
+  const targetAudience = pulumi.interpolate`https://${config.namePrefix}-target-${projectNumber}.${region}.run.app`;
+  const targetAudiences = pulumi.interpolate`${targetAudience}${config.customAudience ? `,${config.customAudience}` : ""}`;
+
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
   const target = new CloudRunService(
@@ -74,7 +82,12 @@ export = () => {
       serviceAccount: { accountId: accounts.target.id },
       description: "Private target: answers only the client's service account",
       image: image("target"),
-      env: services.targetEnvironment({ projectId: project, clientEmail: accounts.client.email }),
+      env: services.targetEnvironment<pulumi.Input<string>>({
+        projectId: project,
+        clientEmail: accounts.client.email,
+        authMode: config.targetAuthMode,
+        audiences: targetAudiences,
+      }),
       ingress: config.targetIngress,
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
     },
@@ -101,7 +114,8 @@ export = () => {
       env: services.clientEnvironment({
         projectId: project,
         targetUrl: target.uri,
-        audience: config.customAudience ?? target.uri,
+        audience: config.customAudience ?? targetAudience,
+        targetAuthMode: config.targetAuthMode,
         tokenHeader: config.tokenHeader,
       }),
       ingress: "all",

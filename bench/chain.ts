@@ -45,7 +45,7 @@ export function startChain(
   return startLocalStack({
     basePort: 0,
     env: { client: quiet, target: quiet },
-    withoutAuthentication: configuration === "unauthenticated",
+    invokerIamDisabled: configuration === "unauthenticated",
     launch: replacing,
     ...(issuer && { issuer }),
   });

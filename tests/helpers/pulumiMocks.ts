@@ -14,6 +14,8 @@ import { projectConfig } from "./projectFile";
 export const PULUMI_PROJECT = "cloud-run-private-calls";
 export const GCP_PROJECT = "test-project";
 export const REGION = "europe-west1";
+/** The number Google gives the test project, as `gcp.organizations.getProject` answers it. */
+export const PROJECT_NUMBER = "123456789012";
 export const FAKE_ACCESS_TOKEN = "fake-access-token";
 
 /** Type tokens of the resources the stack creates. */
@@ -229,10 +231,15 @@ export async function startMockedEngine(options: EngineOptions = {}): Promise<Mo
         id: `${name}-id`,
         state: { ...inputs, ...computedOutputs(type, inputs as Record<string, unknown>) },
       }),
-      call: ({ token }) =>
-        token === "gcp:organizations/getClientConfig:getClientConfig"
-          ? { accessToken: FAKE_ACCESS_TOKEN, project: GCP_PROJECT, region: REGION }
-          : {},
+      call: ({ token }) => {
+        if (token === "gcp:organizations/getClientConfig:getClientConfig") {
+          return { accessToken: FAKE_ACCESS_TOKEN, project: GCP_PROJECT, region: REGION };
+        }
+        if (token === "gcp:organizations/getProject:getProject") {
+          return { projectId: GCP_PROJECT, number: PROJECT_NUMBER };
+        }
+        return {};
+      },
     },
     PULUMI_PROJECT,
     "test",
