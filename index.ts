@@ -64,13 +64,13 @@ export = () => {
   const healthPath = services.HEALTH_PATH;
   const runtime = { region, deletionProtection, scaling, resources, healthPath };
 
-  // The target's URL is known before the target exists: Cloud Run's deterministic URL,
-  // https://<service>-<project number>.<region>.run.app. A verifying target must know at start
-  // which audience its tokens carry, so the client asks for tokens for this URL (or the custom
-  // audience) and the target accepts exactly those.
+  // The audience of the client's tokens, which a verifying target must know when it starts:
+  // the custom audience, or the target's deterministic URL, known before the target exists.
   const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }).number;
-  const targetAudience = pulumi.interpolate`https://${config.namePrefix}-target-${projectNumber}.${region}.run.app`;
-  const targetAudiences = pulumi.interpolate`${targetAudience}${config.customAudience ? `,${config.customAudience}` : ""}`;
+  const audience =
+    config.customAudience ??
+    pulumi.interpolate`https://${accounts.target.id}-${projectNumber}.${region}.run.app`;
+  const wiring = { projectId: project, targetAuthMode: config.targetAuthMode, audience };
 
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
@@ -82,12 +82,7 @@ export = () => {
       serviceAccount: { accountId: accounts.target.id },
       description: "Private target: answers only the client's service account",
       image: image("target"),
-      env: services.targetEnvironment<pulumi.Input<string>>({
-        projectId: project,
-        clientEmail: accounts.client.email,
-        authMode: config.targetAuthMode,
-        audiences: targetAudiences,
-      }),
+      env: services.targetEnvironment({ ...wiring, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
     },
@@ -111,13 +106,7 @@ export = () => {
       serviceAccount: clientAccount,
       description: "Public client: calls the target with its own identity",
       image: image("client"),
-      env: services.clientEnvironment({
-        projectId: project,
-        targetUrl: target.uri,
-        audience: config.customAudience ?? targetAudience,
-        targetAuthMode: config.targetAuthMode,
-        tokenHeader: config.tokenHeader,
-      }),
+      env: services.clientEnvironment({ ...config, ...wiring, targetUrl: target.uri }),
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,

@@ -170,7 +170,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       "target",
       targetEmail,
       0,
-      targetEnvironment({ projectId, clientEmail, authMode: targetAuthMode, audiences: targetUrl }),
+      targetEnvironment({ projectId, clientEmail, targetAuthMode, audience: targetUrl }),
     );
     const invokers = [clientEmail];
     const frontEnd = await startFrontEnd({

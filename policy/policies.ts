@@ -24,6 +24,7 @@ import {
   UnknownValueError,
 } from "@pulumi/policy";
 import { INVOKER_ROLES, PUBLIC_PRINCIPALS } from "./contract";
+import { targetVerifiesTokens } from "./targetVerification";
 
 type Props = Record<string, unknown>;
 
@@ -443,4 +444,5 @@ export const POLICIES = [
   noAuthoritativeCloudRunIam,
   noBroadGrants,
   servicesRunAsDedicatedAccounts,
+  targetVerifiesTokens,
 ];

@@ -54,26 +54,23 @@ export interface TargetWiring<Value> {
   projectId: Value;
   /** The client's service-account e-mail: the one caller the target admits. */
   clientEmail: Value;
-  authMode: TargetAuthMode;
-  /**
-   * The audiences the target accepts, comma-separated: what the client asks its tokens for.
-   * Used in `verify` mode only.
-   */
-  audiences: Value;
+  targetAuthMode: TargetAuthMode;
+  /** The one audience a verifying target accepts: what the client asks its tokens for. */
+  audience: Value;
 }
 
-/** The target's environment: it admits only the client, checking tokens as `authMode` says. */
+/** The target's environment: it admits only the client, checking tokens as `targetAuthMode` says. */
 export function targetEnvironment<Value>({
   projectId,
   clientEmail,
-  authMode,
-  audiences,
+  targetAuthMode,
+  audience,
 }: TargetWiring<Value>) {
   return {
     GOOGLE_CLOUD_PROJECT: projectId,
-    AUTH_MODE: authMode,
+    AUTH_MODE: targetAuthMode,
     ALLOWED_INVOKERS: clientEmail,
-    ...(authMode === "verify" && { AUDIENCES: audiences }),
+    ...(targetAuthMode === "verify" && { AUDIENCES: audience }),
   };
 }
 

@@ -142,13 +142,25 @@ describe("the client calling a real target", () => {
     expect(seen[0]?.get("authorization")).toBeUndefined();
   });
 
-  it("sends the token in Authorization by default", async () => {
+  it("sends the same token in X-Serverless-Authorization and Authorization by default", async () => {
     const seen: Request[] = [];
     const stub = await servers.stub((req, res) => {
       seen.push(req);
       res.json({});
     });
     const client = await startClient({ TARGET_URL: stub.url });
+    await get(client);
+    expect(seen[0]?.get("authorization")).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(seen[0]?.get("x-serverless-authorization")).toBe(seen[0]?.get("authorization"));
+  });
+
+  it("sends the token in Authorization only when TOKEN_HEADER says authorization", async () => {
+    const seen: Request[] = [];
+    const stub = await servers.stub((req, res) => {
+      seen.push(req);
+      res.json({});
+    });
+    const client = await startClient({ TARGET_URL: stub.url, TOKEN_HEADER: "authorization" });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer /);
     expect(seen[0]?.get("x-serverless-authorization")).toBeUndefined();

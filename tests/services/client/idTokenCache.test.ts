@@ -205,7 +205,9 @@ describe("the ID-token cache", () => {
     const error = await first.catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(TokenUnavailableError);
     expect((error as TokenUnavailableError).unusable).toBe(true);
-    // Nothing was kept: the next caller waits for a new fetch, which may then succeed.
+    // Nothing was kept: once the one-second backoff has passed, the next caller waits for a
+    // new fetch, which may then succeed.
+    t.advance(1_000);
     const next = t.cache.get();
     await t.settle();
     expect(t.fetches()).toBe(2);
