@@ -5,7 +5,7 @@ import { type FrontEnd, startFrontEnd } from "../../local/frontEnd";
 import { TokenIssuer } from "../../local/tokenIssuer";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metadata";
 import { emailNearMisses } from "../helpers/nearMisses";
-import { TestServers } from "../helpers/servers";
+import { closedPortUrl, TestServers } from "../helpers/servers";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
 
@@ -407,6 +407,23 @@ describe("what the front-end stand-in lets through to the service", () => {
   ])("answers 401 to a token whose audience is %s, which it does not serve", async (_what, aud) => {
     const result = await call({ authorization: `Bearer ${await token(CLIENT_EMAIL, aud())}` });
     expect(result).toMatchObject({ status: 401, forwarded: false });
+  });
+});
+
+describe("a front-end stand-in whose key set cannot be loaded", () => {
+  it("answers 503, not 401, to a valid token, forwarding nothing", async () => {
+    const upstream = await servers.stub((_req, res) => res.json({}));
+    const keyless = await frontEndFor({
+      upstream: upstream.url,
+      jwksUrl: await closedPortUrl(),
+      invokers: [CLIENT_EMAIL],
+    });
+    const response = await fetch(keyless.url, {
+      headers: { authorization: `Bearer ${await token(CLIENT_EMAIL, keyless.url)}` },
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-local-front-end-reason")).toBe("signing keys are unavailable");
+    expect(upstream.hits()).toBe(0);
   });
 });
 
