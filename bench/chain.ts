@@ -17,7 +17,8 @@ export const CHAIN_CONFIGURATIONS: Record<ChainConfiguration, string> = {
   trusting: "this project, the target trusting Cloud Run's check (targetAuthMode cloud-run)",
   project:
     "this project as deployed by default: the target verifies each token itself (one cached token, shared refresh)",
-  documented: "google-auth-library's documented pattern (getIdTokenClient once, request per call)",
+  documented:
+    "google-auth-library's documented pattern (getIdTokenClient once, request per call), to a target trusting Cloud Run",
   seed: "the seed's pattern (a metadata round trip per request)",
 };
 
@@ -49,7 +50,10 @@ export function startChain(
     basePort: 0,
     env: { client: quiet, target: quiet },
     invokerIamDisabled: configuration === "unauthenticated",
-    targetAuthMode: configuration === "trusting" ? "cloud-run" : "verify",
+    // google-auth-library's documented pattern sends its token in Authorization alone, which
+    // Cloud Run strips; only a target that trusts Cloud Run's check can serve it.
+    targetAuthMode:
+      configuration === "trusting" || configuration === "documented" ? "cloud-run" : "verify",
     launch: replacing,
     ...(issuer && { issuer }),
   });
