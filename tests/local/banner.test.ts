@@ -14,7 +14,7 @@ function suggestions(text: string): Array<{ command: string; status: number }> {
   const lines = text.split("\n");
   return lines.flatMap((line, i) => {
     const promise = /^\s+→ (\d{3}):/.exec(lines[i + 1] ?? "");
-    return line.trim().startsWith("curl ") && promise
+    return line.includes("curl ") && promise
       ? [{ command: line.trim(), status: Number(promise[1]) }]
       : [];
   });
