@@ -17,7 +17,12 @@ import {
   type Ingress,
   type PublicAccess,
 } from "./components/cloudRunService";
-import { TOKEN_HEADERS, type TokenHeader } from "./services/environment";
+import {
+  TARGET_AUTH_MODES,
+  TOKEN_HEADERS,
+  type TargetAuthMode,
+  type TokenHeader,
+} from "./services/environment";
 import { mebibytes, MIN_MEMORY_MIB } from "./services/nodeCommand";
 
 /** Whole CPUs only: Cloud Run serves concurrent requests only with one CPU or more. */
@@ -38,7 +43,9 @@ export interface StackConfig {
   customAudience: string | undefined;
   /** How the client lets unauthenticated callers in. */
   publicAccess: PublicAccess;
-  /** The header the client carries its ID token in. */
+  /** Whether the target verifies every token itself (verify) or trusts Cloud Run's check. */
+  targetAuthMode: TargetAuthMode;
+  /** The one header the client carries its ID token in when targetAuthMode is cloud-run. */
   tokenHeader: TokenHeader;
   /** Whether the Google provider refuses to delete or replace the services (a guard in the state). */
   deletionProtection: boolean;
@@ -65,6 +72,7 @@ export const STACK_KEYS = [
   "clientVpcSubnet",
   "customAudience",
   "publicAccess",
+  "targetAuthMode",
   "tokenHeader",
   "deletionProtection",
   "minInstances",
@@ -252,6 +260,7 @@ export function loadStackConfig(): StackConfig {
     clientVpcSubnet,
     customAudience: reader.optionalToken("customAudience"),
     publicAccess: reader.oneOf("publicAccess", PUBLIC_ACCESS),
+    targetAuthMode: reader.oneOf("targetAuthMode", TARGET_AUTH_MODES),
     tokenHeader: reader.oneOf("tokenHeader", TOKEN_HEADERS),
     deletionProtection: reader.boolean("deletionProtection"),
     scaling: { minInstances, maxInstances },

@@ -76,17 +76,27 @@ export = () => {
     () => ({ clientUrl: client.uri, clientAccount: clientAccount.email }),
   );
 
+  // The audience of the client's tokens, which a verifying target must know when it starts:
+  // the custom audience, or the target's deterministic URL (https://<service>-<project
+  // number>.<region>.run.app), known before the target exists.
+  const targetName = `${config.namePrefix}-target`;
+  const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }).number;
+  const audience =
+    config.customAudience ??
+    pulumi.interpolate`https://${targetName}-${projectNumber}.${region}.run.app`;
+  const wiring = { projectId: project, targetAuthMode: config.targetAuthMode, audience };
+
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
   const target = new CloudRunService(
     "target",
     {
       ...runtime,
-      serviceName: `${config.namePrefix}-target`,
+      serviceName: targetName,
       serviceAccount: { accountId: accounts.target.id },
       description: "Private target: answers only the client's service account",
       image: image("target"),
-      env: services.targetEnvironment({ projectId: project, clientEmail: accounts.client.email }),
+      env: services.targetEnvironment({ ...wiring, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
       hooks: chainReady.afterUpdate,
@@ -111,12 +121,7 @@ export = () => {
       serviceAccount: clientAccount,
       description: "Public client: calls the target with its own identity",
       image: image("client"),
-      env: services.clientEnvironment({
-        projectId: project,
-        targetUrl: target.uri,
-        audience: config.customAudience ?? target.uri,
-        tokenHeader: config.tokenHeader,
-      }),
+      env: services.clientEnvironment({ ...config, ...wiring, targetUrl: target.uri }),
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,

@@ -1,5 +1,5 @@
 /**
- * The client→target chain under load: the four configurations side by side, the concurrency
+ * The client→target chain under load: its configurations side by side, the concurrency
  * sweep, memory at 256 concurrent requests, the first burst on a cold client, and a run that
  * outlives its tokens. Every load comes from a process of its own (runLoadProcess).
  */
@@ -10,18 +10,22 @@ import { type LoadResult, percentile, runLoadProcess } from "./load";
 import { cpuMicroseconds, median, peakResidentMiB, residentMiB, round } from "./measure";
 import type { Progress } from "./progress";
 
-export type ChainConfiguration = "unauthenticated" | "project" | "documented" | "seed";
+export type ChainConfiguration = "unauthenticated" | "trusting" | "project" | "documented" | "seed";
 
 export const CHAIN_CONFIGURATIONS: Record<ChainConfiguration, string> = {
   unauthenticated: "no authentication: no token fetched or sent (baseline, never deployable)",
-  project: "this project's client (one cached token, shared refresh)",
-  documented: "google-auth-library's documented pattern (getIdTokenClient once, request per call)",
+  trusting: "this project, the target trusting Cloud Run's check (targetAuthMode cloud-run)",
+  project:
+    "this project as deployed by default: the target verifies each token itself (one cached token, shared refresh)",
+  documented:
+    "google-auth-library's documented pattern (getIdTokenClient once, request per call), to a target trusting Cloud Run",
   seed: "the seed's pattern (a metadata round trip per request)",
 };
 
 /** The bench-only bundles each configuration runs in place of the shipped ones. */
 const REPLACEMENTS: Record<ChainConfiguration, Partial<Record<string, string>>> = {
   unauthenticated: { client: "unauthenticated-client", target: "unauthenticated-target" },
+  trusting: {},
   project: {},
   documented: { client: "documented-pattern-client" },
   seed: { client: "seed-pattern-client" },
@@ -45,7 +49,11 @@ export function startChain(
   return startLocalStack({
     basePort: 0,
     env: { client: quiet, target: quiet },
-    withoutAuthentication: configuration === "unauthenticated",
+    invokerIamDisabled: configuration === "unauthenticated",
+    // google-auth-library's documented pattern sends its token in Authorization alone, which
+    // Cloud Run strips; only a target that trusts Cloud Run's check can serve it.
+    targetAuthMode:
+      configuration === "trusting" || configuration === "documented" ? "cloud-run" : "verify",
     launch: replacing,
     ...(issuer && { issuer }),
   });
@@ -120,6 +128,8 @@ export interface ComparatorResult extends LatencySummary {
   roundRates: number[];
   /** The client's CPU time per request, median over rounds, in µs. */
   clientCpuMicroseconds: number;
+  /** The target's CPU time per request, median over rounds, in µs. */
+  targetCpuMicroseconds: number;
   /** Identity tokens the client fetched, from its start to the end of the run. */
   metadataCalls: number;
   /** Requests the client answered over the same span, warm-up included. */
@@ -133,7 +143,7 @@ export interface ComparatorOptions {
 }
 
 /**
- * The four configurations side by side: every round loads each in turn, in an order rotated
+ * The configurations side by side: every round loads each in turn, in an order rotated
  * from round to round, so a noisy neighbour slows all alike; rates are medians over rounds.
  */
 export async function benchmarkComparators(
@@ -150,6 +160,7 @@ export async function benchmarkComparators(
     const rates = new Map(configurations.map((c) => [c, [] as number[]]));
     const latencies = new Map(configurations.map((c) => [c, [] as number[]]));
     const cpu = new Map(configurations.map((c) => [c, [] as number[]]));
+    const targetCpu = new Map(configurations.map((c) => [c, [] as number[]]));
     const failures = new Map(configurations.map((c) => [c, {} as Record<string, number>]));
     const requests = new Map(configurations.map((c) => [c, 0]));
 
@@ -172,6 +183,7 @@ export async function benchmarkComparators(
         rates.get(configuration)!.push(measured.result.requestsPerSecond);
         latencies.get(configuration)!.push(...measured.result.latenciesMs);
         cpu.get(configuration)!.push(measured.cpuMicrosecondsPerRequest.client);
+        targetCpu.get(configuration)!.push(measured.cpuMicrosecondsPerRequest.target);
         addInto(failures.get(configuration)!, failuresOf(measured.result));
         requests.set(configuration, requests.get(configuration)! + measured.answered);
       }
@@ -186,6 +198,7 @@ export async function benchmarkComparators(
       ),
       roundRates: rates.get(configuration)!.map((rate) => round(rate, 0)),
       clientCpuMicroseconds: round(median(cpu.get(configuration)!), 0),
+      targetCpuMicroseconds: round(median(targetCpu.get(configuration)!), 0),
       metadataCalls: stacks.get(configuration)!.services.client.metadata.stats.identityTokensIssued,
       requests: requests.get(configuration)!,
     }));

@@ -93,6 +93,7 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
   const burst = results.coldBurst.find((b) => b.configuration === "project")!;
   const at256 = results.sweep.find((s) => s.concurrency === 256);
   const authRatio = roundRatio(chain("project"), chain("unauthenticated"));
+  const ownVerificationRatio = roundRatio(chain("project"), chain("trusting"));
   const documentedRatio = roundRatio(chain("project"), chain("documented"));
   const lifetime = results.tokenLifetime;
   const { verification } = results;
@@ -122,6 +123,11 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
       goal: "authenticated ÷ unauthenticated throughput ≥ 0.95 (median of per-round ratios)",
       measured: String(authRatio),
       pass: authRatio >= 0.95,
+    },
+    {
+      goal: "the target's own verification costs ≤ 5 % throughput: verifying ÷ trusting Cloud Run ≥ 0.95 (median of per-round ratios)",
+      measured: `${ownVerificationRatio}; target CPU ${chain("project").targetCpuMicroseconds} vs ${chain("trusting").targetCpuMicroseconds} µs/req`,
+      pass: ownVerificationRatio >= 0.95,
     },
     {
       goal: "this project ≥ 1.5× google-auth-library's documented pattern (median of per-round ratios)",
@@ -231,6 +237,7 @@ export function renderTables(results: BenchResults): string {
         "p99 ms",
         "errors",
         "client CPU µs/req",
+        "target CPU µs/req",
         "metadata calls",
         `metadata calls, ${results.coldBurst[0]?.requests ?? "?"} at once on a cold client`,
       ],
@@ -243,6 +250,7 @@ export function renderTables(results: BenchResults): string {
           c.p99Ms,
           `${c.errors}${failureList(c.failures)}`,
           c.clientCpuMicroseconds,
+          c.targetCpuMicroseconds,
           `${c.metadataCalls} in ${c.requests} requests`,
           burst ? `${burst.metadataCalls} (${burst.errors} errors)` : "not run",
         ];

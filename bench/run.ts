@@ -12,6 +12,7 @@ import os from "node:os";
 import { NODE_FLAGS, nodeFlags } from "../services/nodeCommand";
 import {
   benchmarkComparators,
+  CHAIN_CONFIGURATIONS,
   concurrencySweep,
   memoryUnderLoad,
   metadataCallsAtColdBurst,
@@ -59,13 +60,14 @@ async function main(): Promise<void> {
     { name: "heap sizing only", nodeFlags: NODE_FLAGS.filter((flag) => flag !== "--no-maglev") },
   ];
   const verificationRounds = 5;
+  const chainConfigurations = Object.keys(CHAIN_CONFIGURATIONS).length;
   const progress = new Progress(
     settings.coldStartSamples +
       memoryVariants.length +
       1 +
       settings.rounds * sweepLevels.length +
-      4 * (settings.rounds + 1) +
-      4 +
+      chainConfigurations * (settings.rounds + 1) +
+      chainConfigurations +
       1 +
       verificationRounds,
   );

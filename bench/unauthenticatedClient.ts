@@ -20,6 +20,7 @@ void runService({
       callTarget: targetCall(config, async (send) => ({
         answer: await send({}),
         retriedWithFreshToken: false,
+        sentTokens: [],
       })),
     }),
 });

@@ -9,7 +9,11 @@
  *   untouched and unverified, as on Cloud Run;
  * - requests go to the one service behind it and nowhere else: the request line contributes
  *   its path and query only, never a scheme, host or port;
- * - hop-by-hop headers, and any header `Connection` names, are dropped in both directions.
+ * - hop-by-hop headers, and any header `Connection` names, are dropped in both directions; a
+ *   body is forwarded framed as it came (chunked stays chunked), so the service never reads
+ *   a body as further requests the front end did not check;
+ * - with the invoker check off (Cloud Run's `invokerIamDisabled`) everything is forwarded
+ *   untouched, credentials included.
  *
  * The accepted audiences are the front end's own URL (as Cloud Run accepts the service URL)
  * plus any custom audiences, compared exactly. Verification uses the same code as the target's
@@ -27,6 +31,7 @@ import {
   type RunningServer,
 } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
+import { asciiLowerCase, headerSafe } from "../services/shared/text";
 import { KeysUnavailableError, remoteKeySet } from "../services/shared/remoteKeySet";
 import { cachingVerifier } from "../services/shared/verifiedTokens";
 
@@ -40,10 +45,12 @@ export interface FrontEndOptions {
   /** Audiences accepted besides the front end's own URL. */
   customAudiences?: readonly string[];
   /**
-   * A public service's front end forwards every request unchecked, as Cloud Run does with the
-   * invoker IAM check disabled. Only the benchmark's unauthenticated baseline uses it.
+   * The invoker check turned off, as Cloud Run's `invokerIamDisabled` (or
+   * `--allow-unauthenticated`) turns it off: every request is forwarded unchecked and
+   * untouched. Tests use it to show what the target refuses on its own; the benchmark's
+   * unauthenticated baseline uses it too.
    */
-  public?: boolean;
+  invokerIamDisabled?: boolean;
   /** Tolerance for clocks that disagree; 30 s unless a test needs it strict. */
   clockSkewSeconds?: number;
   /**
@@ -104,6 +111,18 @@ function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
 }
 
 /**
+ * The headers to forward a request with. Transfer-Encoding is hop-by-hop, but a body that came
+ * chunked must leave framed: without the header, Node sends the body of a GET, HEAD, DELETE or
+ * OPTIONS as raw bytes after the head, and the service reads them as requests of their own.
+ * Node re-chunks what is piped when the header says chunked.
+ */
+function forwardedRequestHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const kept = endToEnd(headers);
+  if (headers["transfer-encoding"] !== undefined) kept["transfer-encoding"] = "chunked";
+  return kept;
+}
+
+/**
  * The path and query of a request target. Origin-form ("/p?q") is used as it is, and that
  * includes "//host/p", which is a path here, not an authority. Absolute-form
  * ("http://host:port/p?q") gives its path and query only. Anything else is no request for the
@@ -131,7 +150,8 @@ function refuse(res: Response, status: 401 | 403 | 503, reason: string): void {
       'Bearer error="invalid_token" error_description="The access token could not be verified"',
     );
   }
-  res.set("X-Local-Front-End-Reason", reason);
+  // The reason may quote an e-mail from a token, which can hold anything.
+  res.set("X-Local-Front-End-Reason", headerSafe(reason));
   const title = { 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable" }[status];
   res
     .status(status)
@@ -151,7 +171,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     issuers: GOOGLE_ISSUERS,
     clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
   });
-  const invokers = new Set(options.invokers.map((email) => email.toLowerCase()));
+  const invokers = new Set(options.invokers.map(asciiLowerCase));
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS });
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
   const grantInEffectAt = Date.now() + (options.grantDelaySeconds ?? 0) * 1000;
@@ -164,7 +184,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     path: string,
     credential?: { header: string; value: string },
   ): void => {
-    const headers = endToEnd(req.headers);
+    const headers = forwardedRequestHeaders(req.headers);
     if (credential) headers[credential.header] = credential.value;
     headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
     headers["x-forwarded-proto"] = "http";
@@ -213,7 +233,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         );
       return;
     }
-    if (options.public) return forward(req, res, path);
+    if (options.invokerIamDisabled) return forward(req, res, path);
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
       stats.refused += 1;
@@ -240,6 +260,14 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
       header: credential.header,
       value: `Bearer ${withoutSignature(credential.token)}`,
     });
+  });
+
+  // Anything unexpected gets a plain 500 without internals, whatever NODE_ENV says; Express's
+  // own handler would answer with the stack trace.
+  app.use((error: Error, _req: Request, res: Response, _next: express.NextFunction) => {
+    logger?.error({ reason: error.message }, "front end failed on a request");
+    if (res.headersSent) res.destroy();
+    else res.status(500).type("text/plain").send("Error: Internal Server Error\n");
   });
 
   const server = await listen(app, options.port ?? 0, options.host ?? "127.0.0.1");

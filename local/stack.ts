@@ -10,12 +10,19 @@
  * (services/environment.ts), so the two stacks cannot drift apart.
  */
 import net from "node:net";
-import { clientEnvironment, serviceAccounts, targetEnvironment } from "../services/environment";
+import {
+  clientEnvironment,
+  serviceAccounts,
+  type TargetAuthMode,
+  targetEnvironment,
+} from "../services/environment";
+import { GOOGLE_ISSUERS } from "../services/shared/idToken";
 import type { Logger } from "../services/shared/logger";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import {
   bundlesRunningElsewhere,
   DIST_DIR,
+  freePort,
   type LaunchedService,
   type Launcher,
   processLauncher,
@@ -35,11 +42,13 @@ export interface LocalStackOptions {
   issuer?: TokenIssuer;
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
   env?: { target?: Record<string, string>; client?: Record<string, string> };
+  /** How the target checks callers; `verify`, the stack's default, unless given. */
+  targetAuthMode?: TargetAuthMode;
   /**
-   * The benchmark's baseline: front ends forward everything without checking. The benchmark
-   * also runs its own unauthenticated target build; nothing here is deployable.
+   * The target's front end with its invoker check off, forwarding everything untouched, as
+   * Cloud Run does with `invokerIamDisabled`.
    */
-  withoutAuthentication?: boolean;
+  invokerIamDisabled?: boolean;
   /** The front end's tolerance for disagreeing clocks; 30 s unless a test needs it strict. */
   frontEndClockSkewSeconds?: number;
   /** Seconds before the client's grant takes effect at the target's front end (IAM propagation). */
@@ -124,9 +133,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const clientEmail = accounts.client.email;
   const basePort = options.basePort ?? 8080;
   const clientPort = basePort;
-  const frontEndPort = basePort === 0 ? 0 : basePort + 1;
   await assertPortFree(clientPort);
-  await assertPortFree(frontEndPort);
+  if (basePort !== 0) await assertPortFree(basePort + 1);
+  // The front end's port is chosen first: its URL is the target's audience, which the target
+  // must know when it starts.
+  const frontEndPort = basePort === 0 ? await freePort() : basePort + 1;
+  const targetUrl = `http://127.0.0.1:${frontEndPort}`;
+  const targetAuthMode = options.targetAuthMode ?? "verify";
 
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -153,6 +166,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       PORT: String(port),
       HOST: "127.0.0.1",
       GCE_METADATA_HOST: metadata.host,
+      // A verifying target checks signatures against the stand-in's keys instead of Google's.
+      ...(stackEnv.AUTH_MODE === "verify" && {
+        JWKS_URL: metadata.jwksUrl,
+        TOKEN_ISSUER: GOOGLE_ISSUERS[0]!,
+      }),
       ...options.env?.[name],
     };
     const service = {
@@ -177,14 +195,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       "target",
       targetEmail,
       0,
-      targetEnvironment({ projectId, clientEmail }),
+      targetEnvironment({ projectId, clientEmail, targetAuthMode, audience: targetUrl }),
     );
     const invokers = [clientEmail];
     const frontEnd = await startFrontEnd({
       upstream: target.process.url,
       jwksUrl: target.metadata.jwksUrl,
       invokers,
-      public: options.withoutAuthentication === true,
+      invokerIamDisabled: options.invokerIamDisabled === true,
       port: frontEndPort,
       ...(options.frontEndClockSkewSeconds !== undefined && {
         clockSkewSeconds: options.frontEndClockSkewSeconds,
@@ -209,6 +227,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // With internal ingress the client calls through the VPC, still for the target's URL.
         targetUrl: internalRoute?.url ?? frontEnd.url,
         audience: frontEnd.url,
+        targetAuthMode,
         tokenHeader: "authorization",
       }),
     );

@@ -31,6 +31,7 @@ import {
 } from "@pulumi/policy";
 import { serviceAccountEmail } from "../services/environment";
 import { INVOKER_ROLES, PUBLIC_PRINCIPALS } from "./contract";
+import { targetVerifiesTokens } from "./targetVerification";
 
 type Props = Record<string, unknown>;
 
@@ -685,4 +686,5 @@ export const POLICIES = [
   noGrantsToDefaultComputeAccount,
   servicesRunAsDedicatedAccounts,
   ingressAllOrInternalOnly,
+  targetVerifiesTokens,
 ];

@@ -11,15 +11,25 @@
 /** Both services answer 200 here once they can serve; Cloud Run and the local stack probe it. */
 export const HEALTH_PATH = "/health";
 
-/** The header the client carries its ID token in. */
+/** The one header the client carries its ID token in when the target does not verify it. */
 export const TOKEN_HEADERS = ["authorization", "x-serverless-authorization"] as const;
 export type TokenHeader = (typeof TOKEN_HEADERS)[number];
 
 /**
- * Behind Cloud Run's IAM check the target trusts the front end's verification and reads the
- * caller from the forwarded token; this is the only mode either stack runs it in.
+ * Where the client puts its ID token: in one header, or in both, `X-Serverless-Authorization`
+ * for Cloud Run's front end and `Authorization` for the target's own check.
  */
-const TARGET_AUTH_MODE = "cloud-run";
+export const CLIENT_TOKEN_HEADERS = ["both", ...TOKEN_HEADERS] as const;
+export type ClientTokenHeader = (typeof CLIENT_TOKEN_HEADERS)[number];
+
+/**
+ * How the target authenticates callers (its AUTH_MODE). `verify`, the default: it verifies
+ * every token's signature, audience and issuer itself, so it refuses everyone but the client
+ * even if Cloud Run's invoker check is off. `cloud-run`: it trusts Cloud Run's check and only
+ * reads the caller from the forwarded token.
+ */
+export const TARGET_AUTH_MODES = ["verify", "cloud-run"] as const;
+export type TargetAuthMode = (typeof TARGET_AUTH_MODES)[number];
 
 export interface ServiceAccount {
   /** The id the account is created with, 6–30 characters. */
@@ -58,14 +68,23 @@ export interface TargetWiring<Value> {
   projectId: Value;
   /** The client's service-account e-mail: the one caller the target admits. */
   clientEmail: Value;
+  targetAuthMode: TargetAuthMode;
+  /** The one audience a verifying target accepts: what the client asks its tokens for. */
+  audience: Value;
 }
 
-/** The target's environment: it reads the caller Cloud Run verified and admits only the client. */
-export function targetEnvironment<Value>({ projectId, clientEmail }: TargetWiring<Value>) {
+/** The target's environment: it admits only the client, checking tokens as `targetAuthMode` says. */
+export function targetEnvironment<Value>({
+  projectId,
+  clientEmail,
+  targetAuthMode,
+  audience,
+}: TargetWiring<Value>) {
   return {
     GOOGLE_CLOUD_PROJECT: projectId,
-    AUTH_MODE: TARGET_AUTH_MODE,
+    AUTH_MODE: targetAuthMode,
     ALLOWED_INVOKERS: clientEmail,
+    ...(targetAuthMode === "verify" && { AUDIENCES: audience }),
   };
 }
 
@@ -75,7 +94,17 @@ export interface ClientWiring<Value> {
   targetUrl: Value;
   /** The ID token's audience: the target's URL, or a custom audience the target accepts. */
   audience: Value;
+  /** A verifying target needs the token in both headers; otherwise `tokenHeader` says where. */
+  targetAuthMode: TargetAuthMode;
   tokenHeader: TokenHeader;
+}
+
+/** Where the client puts its token for a target in `authMode`. */
+export function clientTokenHeader(
+  authMode: TargetAuthMode,
+  tokenHeader: TokenHeader,
+): ClientTokenHeader {
+  return authMode === "verify" ? "both" : tokenHeader;
 }
 
 /** The client's environment: where the target is and which audience its token is for. */
@@ -84,6 +113,6 @@ export function clientEnvironment<Value>(wiring: ClientWiring<Value>) {
     GOOGLE_CLOUD_PROJECT: wiring.projectId,
     TARGET_URL: wiring.targetUrl,
     TARGET_AUDIENCE: wiring.audience,
-    TOKEN_HEADER: wiring.tokenHeader,
+    TOKEN_HEADER: clientTokenHeader(wiring.targetAuthMode, wiring.tokenHeader),
   };
 }

@@ -121,6 +121,8 @@ describe("invalid configuration", () => {
     ["targetIngress", "private"],
     ["publicAccess", "open"],
     ["tokenHeader", "cookie"],
+    ["targetAuthMode", "none"],
+    ["targetAuthMode", "verify-lite"],
     ["deletionProtection", "yes"],
     ["minInstances", "-1"],
     ["minInstances", "1.5"],

@@ -1,6 +1,5 @@
 /** The client's configuration, read once from the environment. */
-import type { CredentialHeader } from "../shared/bearer";
-import { TOKEN_HEADERS } from "../environment";
+import { CLIENT_TOKEN_HEADERS, type ClientTokenHeader } from "../environment";
 import { ConfigError, EnvReader, isLoopbackHost } from "../shared/env";
 
 export interface ClientConfig {
@@ -10,8 +9,8 @@ export interface ClientConfig {
   targetUrl: URL;
   /** The ID token's audience: the target's URL or one of its custom audiences. */
   audience: string;
-  /** Which header carries the token to the target. */
-  tokenHeader: CredentialHeader;
+  /** Which header carries the token to the target, or both. */
+  tokenHeader: ClientTokenHeader;
   /** Upper bound for one call to the target, retry included. */
   timeoutMs: number;
 }
@@ -37,7 +36,7 @@ export function readClientConfig(env: EnvReader): ClientConfig {
     targetUrl,
     // Cloud Run's default audience is the service URL without a trailing slash.
     audience: env.optional("TARGET_AUDIENCE") ?? targetUrl.origin,
-    tokenHeader: env.oneOf("TOKEN_HEADER", TOKEN_HEADERS, "authorization"),
+    tokenHeader: env.oneOf("TOKEN_HEADER", CLIENT_TOKEN_HEADERS, "both"),
     timeoutMs: env.integer("TARGET_TIMEOUT_MS", 10_000, { min: 100, max: 300_000 }),
   };
 }

@@ -58,10 +58,29 @@ export interface TokenSource {
   invalidate(token: string): void;
 }
 
+/**
+ * After an unusable answer the metadata server is not asked again for a second, then two,
+ * four… up to thirty: an answer that is wrong once is likely wrong the next time too, and
+ * asking again at once would turn every request into another metadata call.
+ */
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+
+interface Backoff {
+  /** No fetch before this time. */
+  until: number;
+  delayMs: number;
+  /** What callers get meanwhile: the unusable answer's fault. */
+  error: TokenUnavailableError;
+}
+
 export class IdTokenCache implements TokenSource {
   private current: CachedToken | undefined;
   /** Every caller that needs a new token while one is being fetched waits for that one. */
   private readonly refresh = singleFlight(() => this.fetch());
+  /** The background refresh under way, if any: its failure is reported once, by itself. */
+  private backgroundRefresh: Promise<void> | undefined;
+  private backoff: Backoff | undefined;
   private readonly now: () => number;
   private readonly refreshAheadMs: number;
   private readonly minimumValidityMs: number;
@@ -79,12 +98,23 @@ export class IdTokenCache implements TokenSource {
     const now = this.now();
     if (current && now < current.refreshAt) return current.token;
     if (current && now < current.usableUntil) {
-      this.refresh().catch((error: TokenUnavailableError) =>
-        this.options.onBackgroundFailure?.(error),
-      );
+      this.refreshInBackground(now);
       return current.token;
     }
+    if (this.backoff && now < this.backoff.until) throw this.backoff.error;
     return this.refresh();
+  }
+
+  private refreshInBackground(now: number): void {
+    if (this.backgroundRefresh || (this.backoff && now < this.backoff.until)) return;
+    this.backgroundRefresh = this.refresh()
+      .then(
+        () => undefined,
+        (error: TokenUnavailableError) => this.options.onBackgroundFailure?.(error),
+      )
+      .finally(() => {
+        this.backgroundRefresh = undefined;
+      });
   }
 
   invalidate(token: string): void {
@@ -109,8 +139,21 @@ export class IdTokenCache implements TokenSource {
     } finally {
       clearTimeout(timer);
     }
-    this.current = this.schedule(token);
+    try {
+      this.current = this.schedule(token);
+    } catch (error) {
+      this.backOff(error as TokenUnavailableError);
+      throw error;
+    }
+    this.backoff = undefined;
     return token;
+  }
+
+  private backOff(error: TokenUnavailableError): void {
+    const delayMs = this.backoff
+      ? Math.min(this.backoff.delayMs * 2, MAX_BACKOFF_MS)
+      : FIRST_BACKOFF_MS;
+    this.backoff = { until: this.now() + delayMs, delayMs, error };
   }
 
   /**

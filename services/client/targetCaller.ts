@@ -6,7 +6,7 @@
  * Redirects are never followed, so the token cannot be carried to another origin.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import type { CredentialHeader } from "../shared/bearer";
+import type { ClientTokenHeader } from "../environment";
 import { childTraceparent, type TraceContext } from "../shared/trace";
 import { type HttpAnswer, httpGetter } from "./httpGet";
 import { type TokenSource, TokenUnavailableError } from "./idTokenCache";
@@ -37,7 +37,7 @@ export class TargetCallError extends Error {
 }
 
 export interface TargetCallerOptions extends TargetCallOptions {
-  tokenHeader: CredentialHeader;
+  tokenHeader: ClientTokenHeader;
   tokens: TokenSource;
 }
 
@@ -116,6 +116,20 @@ export type SendToTarget = (headers: OutgoingHttpHeaders) => Promise<HttpAnswer>
 export interface Exchange {
   answer: HttpAnswer;
   retriedWithFreshToken: boolean;
+  /** The credentials sent, which must never come back out in what the client relays. */
+  sentTokens: readonly string[];
+}
+
+/**
+ * Whether the answer carries one of the tokens sent. The signature is what makes a token
+ * usable, so finding it anywhere in the answer counts, whatever surrounds it; a target that
+ * echoes request headers would otherwise hand the client's identity to anyone who calls it.
+ */
+function echoesToken(answer: HttpAnswer, tokens: readonly string[]): boolean {
+  return tokens.some((token) => {
+    const signature = token.slice(token.lastIndexOf(".") + 1);
+    return signature.length > 0 && answer.body.includes(signature);
+  });
 }
 
 export interface TargetCallOptions {
@@ -154,7 +168,17 @@ export function targetCall(
         controller.signal,
       );
     try {
-      const { answer, retriedWithFreshToken } = await exchange(send);
+      const { answer, retriedWithFreshToken, sentTokens } = await exchange(send);
+      if (echoesToken(answer, sentTokens)) {
+        throw new TargetCallError(
+          502,
+          "target_echoed_token",
+          "The target's answer contains the client's ID token, so it is not passed on",
+          "Make the target stop echoing request headers; the token is the client's identity.",
+          `target answered HTTP ${answer.status} with the token in its body`,
+          answer.status,
+        );
+      }
       if (answer.status < 200 || answer.status > 299) throw rejection(answer, options);
       return {
         target: { url: targetUrl.href, status: answer.status, body: parseBody(answer) },
@@ -206,13 +230,25 @@ export function createTargetCaller(options: TargetCallerOptions): CallTarget {
     }
   }
 
+  const credentials = (idToken: string): OutgoingHttpHeaders => {
+    const bearer = `Bearer ${idToken}`;
+    return tokenHeader === "both"
+      ? { "x-serverless-authorization": bearer, authorization: bearer }
+      : { [tokenHeader]: bearer };
+  };
+
   return targetCall(options, async (send) => {
-    let idToken = await token();
-    let answer = await send({ [tokenHeader]: `Bearer ${idToken}` });
-    if (answer.status !== 401) return { answer, retriedWithFreshToken: false };
-    tokens.invalidate(idToken);
-    idToken = await token();
-    answer = await send({ [tokenHeader]: `Bearer ${idToken}` });
-    return { answer, retriedWithFreshToken: true };
+    const first = await token();
+    const answer = await send(credentials(first));
+    if (answer.status !== 401) {
+      return { answer, retriedWithFreshToken: false, sentTokens: [first] };
+    }
+    tokens.invalidate(first);
+    const fresh = await token();
+    return {
+      answer: await send(credentials(fresh)),
+      retriedWithFreshToken: true,
+      sentTokens: [first, fresh],
+    };
   });
 }

@@ -17,8 +17,16 @@ const CREDENTIAL_HEADERS: readonly CredentialHeader[] = [
   "authorization",
 ];
 
+/**
+ * HTTP's own whitespace (RFC 9110: space and tab) and nothing else. A no-break space or any
+ * other Unicode space is part of the value, so a header holding only one is present, and
+ * malformed.
+ */
+const HTTP_WHITESPACE = /[ \t]+/;
+const HTTP_WHITESPACE_AT_ENDS = /^[ \t]+|[ \t]+$/g;
+
 function parse(header: CredentialHeader, value: string): BearerCredential {
-  const [scheme = "", ...rest] = value.split(/\s+/);
+  const [scheme = "", ...rest] = value.split(HTTP_WHITESPACE);
   if (scheme.toLowerCase() !== "bearer") {
     return { kind: "malformed", header, reason: `${header} must use the Bearer scheme` };
   }
@@ -39,8 +47,22 @@ function parse(header: CredentialHeader, value: string): BearerCredential {
  */
 export function bearerFromHeaders(headers: IncomingHttpHeaders): BearerCredential {
   for (const header of CREDENTIAL_HEADERS) {
-    const value = headers[header];
-    if (typeof value === "string" && value.trim() !== "") return parse(header, value.trim());
+    const credential = bearerFromHeader(headers, header);
+    if (credential.kind !== "missing") return credential;
   }
   return { kind: "missing" };
+}
+
+/**
+ * The credential in one header only. A header is present when it holds anything but HTTP
+ * whitespace.
+ */
+export function bearerFromHeader(
+  headers: IncomingHttpHeaders,
+  header: CredentialHeader,
+): BearerCredential {
+  const value = headers[header];
+  if (typeof value !== "string") return { kind: "missing" };
+  const trimmed = value.replace(HTTP_WHITESPACE_AT_ENDS, "");
+  return trimmed === "" ? { kind: "missing" } : parse(header, trimmed);
 }

@@ -5,6 +5,7 @@
  * malformed variable stops the service with a message that names the variable, instead of a
  * surprise on the first request.
  */
+import { asciiLowerCase } from "./text";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -121,7 +122,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** Lower-cased e-mail addresses from a list, rejecting entries that are not addresses. */
+/** E-mail addresses, lower-cased in ASCII only (see text.ts), from a list, rejecting entries that are not addresses. */
 export function emailList(name: string, entries: string[]): string[] {
   return entries.map((entry) => {
     if (!/^[^@\s]+@[^@\s]+$/.test(entry)) {
@@ -130,6 +131,6 @@ export function emailList(name: string, entries: string[]): string[] {
         `must list e-mail addresses separated by commas (got "${entry}")`,
       );
     }
-    return entry.toLowerCase();
+    return asciiLowerCase(entry);
   });
 }

@@ -11,6 +11,7 @@
  * token or anything taken from it, so messages are safe to answer with and to log.
  */
 import { decodeJwt, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { asciiLowerCase } from "./text";
 
 /** A token that cannot be accepted; `message` is safe to return to the caller. */
 export class TokenError extends Error {
@@ -106,7 +107,7 @@ function googleRules(payload: JWTPayload): VerifiedIdentity {
     throw new TokenError("token lacks the email claim");
   }
   if (payload.email_verified !== true) throw new TokenError("token e-mail is not verified");
-  return { email: payload.email.toLowerCase(), subject: payload.sub, expiresAt: exp };
+  return { email: asciiLowerCase(payload.email), subject: payload.sub, expiresAt: exp };
 }
 
 /**
@@ -150,7 +151,7 @@ export function forwardedIdentity(token: string): { email?: string; subject?: st
     throw new TokenError("token is not a JWT");
   }
   return {
-    ...(typeof payload.email === "string" && { email: payload.email.toLowerCase() }),
+    ...(typeof payload.email === "string" && { email: asciiLowerCase(payload.email) }),
     ...(typeof payload.sub === "string" && { subject: payload.sub }),
   };
 }

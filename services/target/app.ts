@@ -5,6 +5,7 @@
 import type { Express, Response } from "express";
 import { createServiceApp, getOnly, sendError } from "../shared/httpApp";
 import type { Logger } from "../shared/logger";
+import { headerSafe } from "../shared/text";
 import { AuthError, type Authenticator, authenticatorFromConfig } from "./auth";
 import type { TargetConfig } from "./config";
 
@@ -23,7 +24,7 @@ function sendAuthError(res: Response, error: AuthError): void {
       "WWW-Authenticate",
       error.code === "missing_token"
         ? 'Bearer realm="target"'
-        : `Bearer realm="target", error="invalid_token", error_description="${error.message}"`,
+        : `Bearer realm="target", error="invalid_token", error_description="${headerSafe(error.message).replaceAll('"', "'")}"`,
     );
   }
   if (error.status === 503) res.set("Retry-After", "5");

@@ -5,7 +5,7 @@
  * it says what is wrong and never repeats the token.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { bearerFromHeaders } from "../shared/bearer";
+import { type BearerCredential, bearerFromHeader, bearerFromHeaders } from "../shared/bearer";
 import { forwardedIdentity, TokenError } from "../shared/idToken";
 import type { Logger } from "../shared/logger";
 import { KeysUnavailableError, remoteKeySet } from "../shared/remoteKeySet";
@@ -35,8 +35,7 @@ function invalid(message: string): AuthError {
 }
 
 /** The bearer token, or a 401 saying why there is none. */
-function requireToken(headers: IncomingHttpHeaders): string {
-  const credential = bearerFromHeaders(headers);
+function requireToken(credential: BearerCredential): string {
   if (credential.kind === "missing") {
     throw new AuthError(401, "missing_token", "This service requires a Google-signed ID token");
   }
@@ -66,7 +65,7 @@ function enforceAllowList(caller: Caller, allowedInvokers: readonly string[]): C
  */
 export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authenticator {
   return async (headers) => {
-    const token = requireToken(headers);
+    const token = requireToken(bearerFromHeaders(headers));
     let caller: Caller;
     try {
       const { email, subject } = forwardedIdentity(token);
@@ -79,7 +78,13 @@ export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authe
   };
 }
 
-/** For a target that is not behind Cloud Run IAM: verify everything here. */
+/**
+ * The target checks every token itself, whatever stands in front of it. The token is read from
+ * `Authorization` only: Cloud Run verifies `X-Serverless-Authorization` when it is present,
+ * removes its signature and passes `Authorization` to the container untouched, so that is the
+ * header that still carries a signature to check. A stripped, unsigned or foreign token there
+ * is refused, even if Cloud Run's invoker check was turned off.
+ */
 export function verifyingAuthenticator(
   settings: VerifySettings,
   allowedInvokers: readonly string[],
@@ -90,7 +95,7 @@ export function verifyingAuthenticator(
     keys: remoteKeySet({ url: settings.jwksUrl, ...(logger && { logger }) }),
   });
   return async (headers) => {
-    const token = requireToken(headers);
+    const token = requireToken(bearerFromHeader(headers, "authorization"));
     try {
       const { email, subject } = await verify(token);
       return enforceAllowList({ email, subject }, allowedInvokers);

@@ -20,9 +20,9 @@ import { projectConfig } from "./projectFile";
 export const PULUMI_PROJECT = "cloud-run-private-calls";
 export const GCP_PROJECT = "test-project";
 export const REGION = "europe-west1";
-export const FAKE_ACCESS_TOKEN = "fake-access-token";
-/** The project number `gcp.organizations.getProject` answers with. */
+/** The number Google gives the test project, as `gcp.organizations.getProject` answers it. */
 export const PROJECT_NUMBER = "123456789012";
+export const FAKE_ACCESS_TOKEN = "fake-access-token";
 /** The stack name the mocked engine runs; the CLI's messages name it. */
 const STACK = "test";
 

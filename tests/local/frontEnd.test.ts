@@ -1,10 +1,11 @@
 import http from "node:http";
+import net from "node:net";
 import type { Request } from "express";
 import { type FrontEnd, startFrontEnd } from "../../local/frontEnd";
 import { TokenIssuer } from "../../local/tokenIssuer";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metadata";
 import { emailNearMisses } from "../helpers/nearMisses";
-import { TestServers } from "../helpers/servers";
+import { closedPortUrl, TestServers } from "../helpers/servers";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
 
@@ -13,6 +14,7 @@ let metadata: TestMetadata;
 let frontEnd: FrontEnd;
 let received: Request[];
 let upstreamHits: () => number;
+let upstreamPort: string;
 /** Another origin on this machine, which nothing sent to the front end may ever reach. */
 let elsewhere: Awaited<ReturnType<TestServers["stub"]>>;
 
@@ -37,6 +39,7 @@ beforeAll(async () => {
     res.json({ reached: true });
   });
   upstreamHits = upstream.hits;
+  upstreamPort = String(upstream.port);
   elsewhere = await servers.stub((_req, res) => res.json({ stolen: true }));
   frontEnd = await frontEndFor({
     upstream: upstream.url,
@@ -299,5 +302,155 @@ describe("a front-end stand-in of its own", () => {
       },
     });
     expect(response.status).toBe(503);
+  });
+});
+
+/** Sends `request` as raw bytes on a connection of its own and returns the whole answer. */
+function rawExchange(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(new URL(frontEnd.url).port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+    socket.write(request);
+  });
+}
+
+describe("what the front-end stand-in lets through to the service", () => {
+  it.each(["GET", "HEAD", "DELETE", "OPTIONS"])(
+    "forwards a chunked %s body framed, so a request hidden in it never reaches the service",
+    async (method) => {
+      const hidden = "GET /hidden HTTP/1.1\r\nHost: x\r\n\r\n";
+      const chunk = `${hidden.length.toString(16)}\r\n${hidden}\r\n0\r\n\r\n`;
+      const answer = await rawExchange(
+        `${method} /outer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await token()}\r\n` +
+          `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}`,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      // A request after it reuses the kept-alive connection to the service, behind anything
+      // smuggled on that connection, so by its answer every request the service got is seen.
+      expect((await call({ authorization: `Bearer ${await token()}` })).status).toBe(200);
+      expect(received.map((request) => request.originalUrl)).toEqual(["/outer", "/some/path?q=1"]);
+    },
+  );
+
+  it("admits an invoker listed in upper case, comparing e-mails lower-cased", async () => {
+    const upstream = await servers.stub((_req, res) => res.json({}));
+    const shouting = await frontEndFor({
+      upstream: upstream.url,
+      jwksUrl: metadata.jwksUrl,
+      invokers: ["CLIENT@DEMO-PROJECT.IAM.GSERVICEACCOUNT.COM"],
+    });
+    const response = await fetch(shouting.url, {
+      headers: {
+        authorization: `Bearer ${await metadata.issuer.issue({ email: CLIENT_EMAIL, audience: shouting.url, format: "full" })}`,
+      },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it("refuses an e-mail with U+212A KELVIN SIGN where an invoker has k, without Unicode case folding", async () => {
+    const upstream = await servers.stub((_req, res) => res.json({}));
+    const kelvin = await frontEndFor({
+      upstream: upstream.url,
+      jwksUrl: metadata.jwksUrl,
+      invokers: ["kelvin@demo-project.iam.gserviceaccount.com"],
+    });
+    const callAs = async (email: string) =>
+      (
+        await fetch(kelvin.url, {
+          headers: {
+            authorization: `Bearer ${await metadata.issuer.issue({ email, audience: kelvin.url, format: "full" })}`,
+          },
+        })
+      ).status;
+    expect(await callAs("\u212Aelvin@demo-project.iam.gserviceaccount.com")).toBe(403);
+    expect(await callAs("kelvin@demo-project.iam.gserviceaccount.com")).toBe(200);
+    expect(upstream.hits()).toBe(1);
+  });
+
+  it.each([
+    ["U+212A KELVIN SIGN", "\u212Aelvin@demo-project.iam.gserviceaccount.com"],
+    ["a line feed", "out\nsider@demo-project.iam.gserviceaccount.com"],
+    ["a NUL", "out\u0000sider@demo-project.iam.gserviceaccount.com"],
+  ])(
+    "answers 403 in plain words to a verified non-invoker whose e-mail holds %s",
+    async (_what, email) => {
+      const response = await fetch(frontEnd.url, {
+        headers: { authorization: `Bearer ${await token(email)}` },
+      });
+      const body = await response.text();
+      expect(response.status).toBe(403);
+      expect(response.headers.get("x-local-front-end-reason")).toMatch(
+        /^[\x20-\x7e]+ does not hold roles\/run\.invoker$/,
+      );
+      expect(body).not.toMatch(/at .*\.(ts|js):\d+/);
+    },
+  );
+
+  it("refuses a token that expired 35 s ago and accepts one that expired 25 s ago: the documented 30 s skew", async () => {
+    // The stand-in's tokens live 3600 s, so one issued 3635 s ago expired 35 s ago.
+    const now = Math.floor(Date.now() / 1000);
+    const expiredBeyondSkew = await token(CLIENT_EMAIL, frontEnd.url, now - 3635);
+    const expiredWithinSkew = await token(CLIENT_EMAIL, frontEnd.url, now - 3625);
+    expect((await call({ authorization: `Bearer ${expiredBeyondSkew}` })).status).toBe(401);
+    expect((await call({ authorization: `Bearer ${expiredWithinSkew}` })).status).toBe(200);
+  });
+
+  it.each([
+    ["the address of the service behind it", () => `http://127.0.0.1:${upstreamPort}`],
+    ["its port on IPv6 loopback", () => `http://[::1]:${new URL(frontEnd.url).port}`],
+    ["its port on 0.0.0.0", () => `http://0.0.0.0:${new URL(frontEnd.url).port}`],
+    ["its URL with two slashes", () => `${frontEnd.url}//`],
+    ["its URL in upper case", () => frontEnd.url.toUpperCase()],
+  ])("answers 401 to a token whose audience is %s, which it does not serve", async (_what, aud) => {
+    const result = await call({ authorization: `Bearer ${await token(CLIENT_EMAIL, aud())}` });
+    expect(result).toMatchObject({ status: 401, forwarded: false });
+  });
+});
+
+describe("a front-end stand-in whose key set cannot be loaded", () => {
+  it("answers 503, not 401, to a valid token, forwarding nothing", async () => {
+    const upstream = await servers.stub((_req, res) => res.json({}));
+    const keyless = await frontEndFor({
+      upstream: upstream.url,
+      jwksUrl: await closedPortUrl(),
+      invokers: [CLIENT_EMAIL],
+    });
+    const response = await fetch(keyless.url, {
+      headers: { authorization: `Bearer ${await token(CLIENT_EMAIL, keyless.url)}` },
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-local-front-end-reason")).toBe("signing keys are unavailable");
+    expect(upstream.hits()).toBe(0);
+  });
+});
+
+describe("a front-end stand-in with the invoker check off", () => {
+  it("forwards every request untouched, credentials included, as Cloud Run with invokerIamDisabled", async () => {
+    const seen: Request[] = [];
+    const upstream = await servers.stub((req, res) => {
+      seen.push(req);
+      res.json({});
+    });
+    const open = await frontEndFor({
+      upstream: upstream.url,
+      jwksUrl: metadata.jwksUrl,
+      invokers: [CLIENT_EMAIL],
+      invokerIamDisabled: true,
+    });
+    const signed = await token(CLIENT_EMAIL, open.url);
+    const none = await fetch(open.url);
+    const forged = await fetch(open.url, {
+      headers: {
+        "x-serverless-authorization": "Bearer forged.token.here",
+        authorization: `Bearer ${signed}`,
+      },
+    });
+    expect([none.status, forged.status]).toEqual([200, 200]);
+    expect(seen[0]?.get("authorization")).toBeUndefined();
+    expect(seen[1]?.get("x-serverless-authorization")).toBe("Bearer forged.token.here");
+    expect(seen[1]?.get("authorization")).toBe(`Bearer ${signed}`);
   });
 });

@@ -1,13 +1,11 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { freePort } from "../../local/launcher";
 import { TestServers } from "../helpers/servers";
 
 const ROOT = path.join(__dirname, "..", "..");
-const execFileAsync = promisify(execFile);
 
 interface Started {
   npm: ChildProcess;
@@ -128,40 +126,6 @@ describe("npm start", () => {
     process.kill(-started.npm.pid!, "SIGINT");
     await started.exited;
     expect(await survivorsOf(pids)).toEqual([]);
-  });
-
-  it("prints a banner that fits in 100 columns, whose commands answer as it says", async () => {
-    const { started } = await startAndCall();
-    const text = started.output();
-    const lines = text
-      .slice(text.indexOf("Local stack is up"), text.indexOf("Ctrl-C stops everything"))
-      .split("\n");
-    expect(lines.filter((line) => line.length > 100)).toEqual([]);
-
-    // The lines to paste first: from the one that says so up to the first command using them.
-    const afterHint = lines.slice(
-      lines.findIndex((line) => line.includes("paste these lines first")) + 1,
-    );
-    const setup = afterHint
-      .slice(
-        0,
-        afterHint.findIndex((line) => line.includes("curl -i")),
-      )
-      .join("\n");
-    const tried = lines.flatMap((line, index) => {
-      const expected = /→ (\d{3})/.exec(lines[index + 1] ?? "");
-      return line.startsWith("  curl ") && expected
-        ? [{ command: line, expected: expected[1] }]
-        : [];
-    });
-    expect(tried.length).toBe(5);
-    for (const { command, expected } of tried) {
-      const statusOnly = command
-        .trim()
-        .replace(/^curl( -i)?/, "curl -s -o /dev/null -w '%{http_code}'");
-      const { stdout } = await execFileAsync("bash", ["-c", `${setup}\n${statusOnly}`]);
-      expect({ command, status: stdout }).toEqual({ command, status: expected });
-    }
   });
 
   it("stops every process it started when npm alone receives SIGTERM", async () => {

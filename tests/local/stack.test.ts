@@ -62,7 +62,7 @@ describe("the local stack", () => {
     };
     expect(client.email).toBe("s2s-client@local-project.iam.gserviceaccount.com");
     expect(answer.target.body.caller.email).toBe(client.email);
-    expect(answer.target.body.authMode).toBe("cloud-run");
+    expect(answer.target.body.authMode).toBe("verify");
   });
 
   it("keeps the target private: no credential gets 403 from its front end", async () => {
@@ -118,7 +118,7 @@ describe("the local stack and the deployed stack", () => {
   const cloudRun = (service: "target" | "client"): Registration =>
     deployed.engine.named(TYPES.runService, `${service}-service`);
   /** What the local stack adds to reach its stand-ins on loopback. */
-  const LOCAL_PLUMBING = ["PORT", "HOST", "GCE_METADATA_HOST"];
+  const LOCAL_PLUMBING = ["PORT", "HOST", "GCE_METADATA_HOST", "JWKS_URL", "TOKEN_ISSUER"];
   const localNames = (service: LocalService) =>
     Object.keys(service.env)
       .filter((name) => !LOCAL_PLUMBING.includes(name))
@@ -130,15 +130,13 @@ describe("the local stack and the deployed stack", () => {
     );
   });
 
-  it("wire the client to the target's URL, as the token audience too", async () => {
+  it("wire the client to the target's URL, with a token audience the target accepts", async () => {
     const deployedClient = envOf(cloudRun("client"));
-    const targetUrl = await valueOf(deployed.outputs.targetUrl!);
-    expect([deployedClient.TARGET_URL, deployedClient.TARGET_AUDIENCE]).toEqual([
-      targetUrl,
-      targetUrl,
-    ]);
+    expect(deployedClient.TARGET_URL).toBe(await valueOf(deployed.outputs.targetUrl!));
+    expect(deployedClient.TARGET_AUDIENCE).toBe(envOf(cloudRun("target")).AUDIENCES);
     const { client, target } = local.services;
     expect([client.env.TARGET_URL, client.env.TARGET_AUDIENCE]).toEqual([target.url, target.url]);
+    expect(target.env.AUDIENCES).toBe(target.url);
     expect(client.env.TOKEN_HEADER).toBe(deployedClient.TOKEN_HEADER);
   });
 

@@ -20,7 +20,11 @@ const CONFIGURATIONS: Record<string, Record<string, string>> = {
   "public client through an allUsers grant": { publicAccess: "all-users" },
   "custom audience": { customAudience: "https://target.example.com" },
   "internal target ingress": { targetIngress: "internal", clientVpcSubnet: "run-egress" },
-  "token in X-Serverless-Authorization": { tokenHeader: "x-serverless-authorization" },
+  "target trusting Cloud Run's check": { targetAuthMode: "cloud-run" },
+  "token in X-Serverless-Authorization": {
+    targetAuthMode: "cloud-run",
+    tokenHeader: "x-serverless-authorization",
+  },
   "deletion protection": { deletionProtection: "true" },
   "another name prefix": { namePrefix: "demo" },
   "a domain-scoped project": { "gcp:project": "example.com:my-project" },
@@ -75,12 +79,12 @@ test.each(labels)(
 );
 
 test.each(labels)(
-  "the target trusts Cloud Run's front end and admits exactly the account the client runs as (%s)",
+  "the target verifies tokens itself unless targetAuthMode is cloud-run, and admits exactly the account the client runs as (%s)",
   async (label) => {
     const target = cloudRunService(run(label), "target");
     const client = cloudRunService(run(label), "client");
     const clientEmail = await valueOf(run(label).outputs.clientServiceAccount!);
-    expect(envOf(target).AUTH_MODE).toBe("cloud-run");
+    expect(envOf(target).AUTH_MODE).toBe(CONFIGURATIONS[label]!.targetAuthMode ?? "verify");
     expect(envOf(target).ALLOWED_INVOKERS).toBe(clientEmail);
     expect((client.inputs.template as { serviceAccount: string }).serviceAccount).toBe(clientEmail);
   },

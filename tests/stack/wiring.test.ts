@@ -27,11 +27,12 @@ function cloudRunService({ engine }: StackRun, service: string): Registration {
 }
 
 describe("the client's call to the target", () => {
-  test("goes to the target's URL with the target's URL as the token audience by default", async () => {
+  test("goes to the target's URL with its deterministic URL as the token audience by default, the one audience the target accepts", async () => {
     const env = envOf(cloudRunService(defaults, "client"));
-    const targetUrl = await valueOf(defaults.outputs.targetUrl!);
-    expect(env.TARGET_URL).toBe(targetUrl);
-    expect(env.TARGET_AUDIENCE).toBe(targetUrl);
+    const deterministicUrl = "https://s2s-target-123456789012.europe-west1.run.app";
+    expect(env.TARGET_URL).toBe(await valueOf(defaults.outputs.targetUrl!));
+    expect(env.TARGET_AUDIENCE).toBe(deterministicUrl);
+    expect(envOf(cloudRunService(defaults, "target")).AUDIENCES).toBe(deterministicUrl);
     expect(cloudRunService(defaults, "target").inputs.customAudiences).toBeUndefined();
   });
 
@@ -40,13 +41,19 @@ describe("the client's call to the target", () => {
     const env = envOf(cloudRunService(custom, "client"));
     expect(env.TARGET_URL).toBe(await valueOf(custom.outputs.targetUrl!));
     expect(env.TARGET_AUDIENCE).toBe(CUSTOM_AUDIENCE);
+    expect(envOf(cloudRunService(custom, "target")).AUDIENCES).toBe(CUSTOM_AUDIENCE);
     expect(cloudRunService(custom, "target").inputs.customAudiences).toEqual([CUSTOM_AUDIENCE]);
     expect(cloudRunService(custom, "client").inputs.customAudiences).toBeUndefined();
   });
 
-  test("carries the token in the configured header", async () => {
-    expect(envOf(cloudRunService(defaults, "client")).TOKEN_HEADER).toBe("authorization");
-    const serverless = await runStack({ tokenHeader: "x-serverless-authorization" });
+  test("carries the token in both headers for a verifying target, and in the configured one for a target that trusts Cloud Run", async () => {
+    expect(envOf(cloudRunService(defaults, "client")).TOKEN_HEADER).toBe("both");
+    const trusting = await runStack({ targetAuthMode: "cloud-run" });
+    expect(envOf(cloudRunService(trusting, "client")).TOKEN_HEADER).toBe("authorization");
+    const serverless = await runStack({
+      targetAuthMode: "cloud-run",
+      tokenHeader: "x-serverless-authorization",
+    });
     expect(envOf(cloudRunService(serverless, "client")).TOKEN_HEADER).toBe(
       "x-serverless-authorization",
     );

@@ -1,4 +1,4 @@
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import type { Express } from "express";
 import { clientAppFromConfig } from "../../../services/client/app";
 import { readClientConfig } from "../../../services/client/config";
@@ -142,13 +142,25 @@ describe("the client calling a real target", () => {
     expect(seen[0]?.get("authorization")).toBeUndefined();
   });
 
-  it("sends the token in Authorization by default", async () => {
+  it("sends the same token in X-Serverless-Authorization and Authorization by default", async () => {
     const seen: Request[] = [];
     const stub = await servers.stub((req, res) => {
       seen.push(req);
       res.json({});
     });
     const client = await startClient({ TARGET_URL: stub.url });
+    await get(client);
+    expect(seen[0]?.get("authorization")).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(seen[0]?.get("x-serverless-authorization")).toBe(seen[0]?.get("authorization"));
+  });
+
+  it("sends the token in Authorization only when TOKEN_HEADER says authorization", async () => {
+    const seen: Request[] = [];
+    const stub = await servers.stub((req, res) => {
+      seen.push(req);
+      res.json({});
+    });
+    const client = await startClient({ TARGET_URL: stub.url, TOKEN_HEADER: "authorization" });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer /);
     expect(seen[0]?.get("x-serverless-authorization")).toBeUndefined();
@@ -406,4 +418,47 @@ describe("the client's outgoing URL", () => {
     expect(body.error).toBe("target_redirected");
     expect(elsewhere.hits()).toBe(0);
   });
+});
+
+describe("the client and a target that echoes request headers", () => {
+  it.each([
+    ["as JSON", (req: Request, res: Response) => res.json({ headers: req.headers })],
+    [
+      "as text, Authorization only",
+      (req: Request, res: Response) => res.type("text/plain").send(req.get("authorization")),
+    ],
+    [
+      "as JSON, the signature only",
+      (req: Request, res: Response) =>
+        res.json({ signature: req.get("authorization")!.split(".")[2] }),
+    ],
+  ])("answers 502 target_echoed_token and never relays its own token (%s)", async (_how, echo) => {
+    const stub = await servers.stub((req, res) => echo(req, res));
+    const client = await startClient({ TARGET_URL: stub.url });
+    const issuedBefore = issue.mock.results.length;
+    const response = await fetch(client.url);
+    const text = await response.text();
+    const sent = await Promise.all(
+      issue.mock.results.slice(issuedBefore).map((result) => result.value as Promise<string>),
+    );
+    expect(response.status).toBe(502);
+    expect((JSON.parse(text) as ClientAnswer).error).toBe("target_echoed_token");
+    expectNoPartOf(sent, text);
+  });
+});
+
+describe("the client's retry with a fresh token", () => {
+  it.each([403, 500, 400, 404])(
+    "is not made after a %i: one call to the target with one token",
+    async (status) => {
+      const stub = await servers.stub((_req, res) => {
+        res.status(status).json({});
+      });
+      const client = await startClient({ TARGET_URL: stub.url });
+      const tokens = tokensIssuedDuring();
+      expect((await get(client)).status).toBe(502);
+      expect(stub.hits()).toBe(1);
+      expect(tokens()).toBe(1);
+    },
+  );
 });

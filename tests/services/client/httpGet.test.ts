@@ -150,3 +150,43 @@ describe("the connections to the target", () => {
     expect(mostOpen).toBe(MAX_CONNECTIONS);
   });
 });
+
+describe("a GET whose answer has begun", () => {
+  it("is not sent again when a reused connection is reset in the middle of the answer", async () => {
+    // The first request on each connection is answered; a later one gets its head and part of
+    // its body, then the connection is reset (a TCP RST, which Node reports as ECONNRESET).
+    const server = await serve((req, res, onConnection) => {
+      if (onConnection === 1) {
+        res.end("ok");
+        return;
+      }
+      res.writeHead(200, { "content-length": "100" });
+      res.write("partial", () => req.socket.resetAndDestroy());
+    });
+    const get = httpGetter(server.url);
+    expect((await get({}, signal())).status).toBe(200);
+    await expect(get({}, signal())).rejects.toThrow();
+    expect(server.requests).toBe(2);
+  });
+});
+
+describe("the size of an answer", () => {
+  const answerOf = (bytes: number) =>
+    serve((_req, res) => {
+      res.setHeader("content-type", "text/plain");
+      res.end(Buffer.alloc(bytes, "a"));
+    });
+
+  it("may be 1 MiB (1 048 576 bytes)", async () => {
+    const server = await answerOf(1_048_576);
+    const answer = await httpGetter(server.url)({}, signal());
+    expect(answer.body).toHaveLength(1_048_576);
+  });
+
+  it("is refused at 1 048 577 bytes, one byte over 1 MiB", async () => {
+    const server = await answerOf(1_048_577);
+    await expect(httpGetter(server.url)({}, signal())).rejects.toThrow(
+      "answer larger than 1048576 bytes",
+    );
+  });
+});

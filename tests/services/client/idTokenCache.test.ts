@@ -1,4 +1,8 @@
-import { IdTokenCache, TokenUnavailableError } from "../../../services/client/idTokenCache";
+import {
+  IdTokenCache,
+  type IdTokenCacheOptions,
+  TokenUnavailableError,
+} from "../../../services/client/idTokenCache";
 
 const AUDIENCE = "https://target.example.run.app";
 
@@ -17,7 +21,7 @@ function tokenExpiringAt(exp: number, label: string, iat?: number): string {
 }
 
 /** A cache over a scripted fetcher and a clock the test moves by hand. */
-function setup() {
+function setup(options: Partial<IdTokenCacheOptions> = {}) {
   let nowMs = 1_000_000_000;
   let fetches = 0;
   let pending: Array<{ resolve: (token: string) => void; reject: (error: Error) => void }> = [];
@@ -29,6 +33,7 @@ function setup() {
         fetches += 1;
         pending.push({ resolve, reject });
       }),
+    ...options,
   });
   const answer = (label: string, lifetimeSeconds = 3600) => {
     const next = pending.shift()!;
@@ -205,7 +210,9 @@ describe("the ID-token cache", () => {
     const error = await first.catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(TokenUnavailableError);
     expect((error as TokenUnavailableError).unusable).toBe(true);
-    // Nothing was kept: the next caller waits for a new fetch, which may then succeed.
+    // Nothing was kept: once the one-second backoff has passed, the next caller waits for a
+    // new fetch, which may then succeed.
+    t.advance(1_000);
     const next = t.cache.get();
     await t.settle();
     expect(t.fetches()).toBe(2);
@@ -231,5 +238,104 @@ describe("the ID-token cache", () => {
       fetchTimeoutMs: 50,
     });
     await expect(cache.get()).rejects.toThrow(/no answer within 50 ms/);
+  });
+});
+
+describe("the ID-token cache after failures", () => {
+  it("reports a failed background refresh once, however many requests were served meanwhile", async () => {
+    const failures: TokenUnavailableError[] = [];
+    const t = setup({ onBackgroundFailure: (error) => failures.push(error) });
+    const first = t.cache.get();
+    await t.settle();
+    t.answer("first");
+    await first;
+    // 56 minutes in, within the last five minutes of the hour: a background refresh is due.
+    t.advance(56 * 60_000);
+    const served = await Promise.all(Array.from({ length: 50 }, () => t.cache.get()));
+    expect(served.map(labelOf)).toEqual(Array(50).fill("first"));
+    expect(t.fetches()).toBe(2);
+    t.fail("metadata server unreachable");
+    await t.settle();
+    await t.settle();
+    expect(failures.map((error) => error.message)).toEqual(["metadata server unreachable"]);
+  });
+
+  it("waits 1 s, then 2 s, before asking again after unusable answers, and fails fast meanwhile", async () => {
+    const t = setup();
+    const unusable = async () => {
+      const attempt = t.cache.get();
+      await t.settle();
+      t.answerWith("<html>not a token</html>");
+      await expect(attempt).rejects.toMatchObject({ unusable: true });
+    };
+    await unusable();
+    t.advance(999);
+    await expect(t.cache.get()).rejects.toMatchObject({ unusable: true });
+    expect(t.fetches()).toBe(1);
+    t.advance(1);
+    await unusable();
+    expect(t.fetches()).toBe(2);
+    t.advance(1_999);
+    await expect(t.cache.get()).rejects.toMatchObject({ unusable: true });
+    expect(t.fetches()).toBe(2);
+    t.advance(1);
+    const recovered = t.cache.get();
+    await t.settle();
+    t.answer("good");
+    expect(labelOf(await recovered)).toBe("good");
+    expect(t.fetches()).toBe(3);
+  });
+
+  it("waits at most 30 s between attempts however many answers were unusable", async () => {
+    const t = setup();
+    // Unusable answers 1 to 6, after waits of 1, 2, 4, 8 and 16 s.
+    for (const waitMs of [0, 1_000, 2_000, 4_000, 8_000, 16_000]) {
+      t.advance(waitMs);
+      const attempt = t.cache.get();
+      await t.settle();
+      t.answerWith("garbage");
+      await expect(attempt).rejects.toBeInstanceOf(TokenUnavailableError);
+    }
+    expect(t.fetches()).toBe(6);
+    t.advance(29_999);
+    await expect(t.cache.get()).rejects.toBeInstanceOf(TokenUnavailableError);
+    expect(t.fetches()).toBe(6);
+    t.advance(1);
+    void t.cache.get().catch(() => undefined);
+    await t.settle();
+    expect(t.fetches()).toBe(7);
+    t.answer("good");
+  });
+
+  it("asks again at once after the metadata server could not be reached", async () => {
+    const t = setup();
+    const attempt = t.cache.get();
+    await t.settle();
+    t.fail("connect ECONNREFUSED");
+    await expect(attempt).rejects.toMatchObject({ unusable: false });
+    const again = t.cache.get();
+    await t.settle();
+    expect(t.fetches()).toBe(2);
+    t.answer("good");
+    expect(labelOf(await again)).toBe("good");
+  });
+});
+
+describe("a token fetch that never answers", () => {
+  afterEach(() => jest.useRealTimers());
+
+  it("is given up after 5 s (5 000 ms) by default", async () => {
+    jest.useFakeTimers({ doNotFake: ["setImmediate", "nextTick", "queueMicrotask"] });
+    const cache = new IdTokenCache({
+      audience: AUDIENCE,
+      fetchToken: () => new Promise<string>(() => undefined),
+    });
+    let outcome: unknown;
+    void cache.get().catch((error: unknown) => (outcome = error));
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(outcome).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(outcome).toBeInstanceOf(TokenUnavailableError);
+    expect((outcome as Error).message).toBe("no answer within 5000 ms");
   });
 });

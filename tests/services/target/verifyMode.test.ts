@@ -18,6 +18,7 @@ import {
   tokensAround,
   unsignedToken,
   withCorruptedSignature,
+  withRemovedSignature,
 } from "../../helpers/tokens";
 
 const AUDIENCE = "https://target.example.run.app";
@@ -398,5 +399,83 @@ describe("a target in verify mode whose key set cannot be loaded", () => {
 
   it("still answers 401 to a garbage token, which fails before any key is needed", async () => {
     expect((await call(bearer("a.b.c"), lonely)).status).toBe(401);
+  });
+});
+
+describe("a target in verify mode, at the documented limits", () => {
+  it("accepts a token that lives 86 400 s, one day, and refuses one that lives 86 401 s", async () => {
+    const now = nowSeconds();
+    await expectAccepted(await signed({ iat: now, exp: now + 86_400 }));
+    const longer = await call(bearer(await signed({ iat: now, exp: now + 86_401 })));
+    expect(longer.status).toBe(401);
+    expect(longer.body.message).toMatch(/longer than one day/);
+  });
+
+  it("refuses a token whose e-mail is empty", async () => {
+    const empty = await call(bearer(await signed({ email: "" })));
+    expect(empty.status).toBe(401);
+    expect(empty.body.message).toMatch(/lacks the email claim/);
+  });
+
+  it("names the caller by its e-mail lower-cased", async () => {
+    await expectAccepted(await signed({ email: "Client@Demo-Project.IAM.gserviceaccount.com" }));
+  });
+
+  it.each(["RS512", "PS256", "RS384"])("refuses a token signed with %s", async (alg) => {
+    const other = await call(
+      bearer(await signToken(trusted, idTokenClaims(), { header: { alg } })),
+    );
+    expect(other.status).toBe(401);
+    expect(other.body.message).toMatch(/must be RS256/);
+  });
+});
+
+describe("which header a target in verify mode checks", () => {
+  it("verifies Authorization and ignores X-Serverless-Authorization, which Cloud Run has stripped", async () => {
+    const token = await signed({});
+    const served = await call({
+      "x-serverless-authorization": `Bearer ${withRemovedSignature(token)}`,
+      authorization: `Bearer ${token}`,
+    });
+    expect(served.status).toBe(200);
+    expect(served.body.caller).toEqual({ email: CLIENT, subject: "111111111111111111111" });
+  });
+
+  it("refuses a stripped token in Authorization even beside a valid X-Serverless-Authorization", async () => {
+    const token = await signed({});
+    const refused = await call({
+      "x-serverless-authorization": `Bearer ${token}`,
+      authorization: `Bearer ${withRemovedSignature(token)}`,
+    });
+    expect(refused.status).toBe(401);
+  });
+
+  it("answers 401 without a token when only X-Serverless-Authorization carries one", async () => {
+    const refused = await call({ "x-serverless-authorization": `Bearer ${await signed({})}` });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe("missing_token");
+  });
+});
+
+describe("a verifying target's allow-list", () => {
+  let kelvinTarget: RunningServer;
+  beforeAll(async () => {
+    const jwks = await servers.stub((_req, res) => res.json({ keys: [trusted.jwk] }));
+    kelvinTarget = await servers.serve(
+      app(
+        verifyingAuthenticator(
+          { audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: jwks.url, clockSkewSeconds: 30 },
+          ["kelvin@demo-project.iam.gserviceaccount.com"],
+          logs.logger,
+        ),
+      ),
+    );
+  });
+
+  it("refuses an e-mail with U+212A KELVIN SIGN in place of k, and admits the e-mail with k", async () => {
+    const as = async (email: string) =>
+      (await call(bearer(await signed({ email })), kelvinTarget)).status;
+    expect(await as("\u212Aelvin@demo-project.iam.gserviceaccount.com")).toBe(403);
+    expect(await as("kelvin@demo-project.iam.gserviceaccount.com")).toBe(200);
   });
 });
