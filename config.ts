@@ -22,7 +22,7 @@ import {
   TOKEN_HEADERS,
   type TargetAuthMode,
   type TokenHeader,
-} from "./services/environment";
+} from "./services/wiring";
 import { mebibytes, MIN_MEMORY_MIB } from "./services/nodeCommand";
 
 /** Whole CPUs only: Cloud Run serves concurrent requests only with one CPU or more. */

@@ -15,7 +15,7 @@ import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage, imageCleanup } from "./components/containerImage";
 import { propagationRetry, STACK_APIS } from "./components/propagationRetry";
 import { loadStackConfig } from "./config";
-import * as services from "./services/environment";
+import * as services from "./services/wiring";
 import { imageArguments } from "./services/nodeCommand";
 
 export = () => {

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import http from "node:http";
 import { freePort, spawnBundle } from "../local/launcher";
 import { startLocalStack } from "../local/stack";
-import { HEALTH_PATH } from "../services/environment";
+import { HEALTH_PATH } from "../services/wiring";
 import { NODE_FLAGS } from "../services/nodeCommand";
 import { cpuMicroseconds, median, round } from "./measure";
 import type { Progress } from "./progress";

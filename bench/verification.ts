@@ -21,8 +21,12 @@ import path from "node:path";
 import { OAuth2Client } from "google-auth-library";
 import { importPKCS8, importX509 } from "jose";
 import { TokenIssuer } from "../local/tokenIssuer";
-import { GOOGLE_ISSUERS, verifyIdToken } from "../services/shared/idToken";
-import { remoteKeySet } from "../services/shared/remoteKeySet";
+import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  GOOGLE_ISSUERS,
+  verifyIdToken,
+} from "../services/target/verification/idToken";
+import { remoteKeySet } from "../services/target/verification/remoteKeySet";
 import { median, round } from "./measure";
 import type { Progress } from "./progress";
 
@@ -131,7 +135,7 @@ export async function benchmarkVerification(
         keys,
         audiences: [AUDIENCE],
         issuers: GOOGLE_ISSUERS,
-        clockSkewSeconds: 30,
+        clockSkewSeconds: DEFAULT_CLOCK_SKEW_SECONDS,
       });
     const library = new OAuth2Client({
       endpoints: { oauth2FederatedSignonPemCertsUrl: certificates.url },

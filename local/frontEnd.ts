@@ -22,9 +22,15 @@
  * log, because it exists to teach.
  */
 import http from "node:http";
-import express, { type Request, type Response } from "express";
+import type { NextFunction, Request, Response } from "express";
+import { hardenedExpress } from "../services/shared/httpApp";
 import { bearerFromHeaders } from "../services/shared/bearer";
-import { GOOGLE_ISSUERS, REMOVED_SIGNATURE, TokenError } from "../services/shared/idToken";
+import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  GOOGLE_ISSUERS,
+  REMOVED_SIGNATURE,
+  TokenError,
+} from "../services/target/verification/idToken";
 import {
   IDLE_CONNECTION_TIMEOUT_MS,
   listen,
@@ -32,8 +38,8 @@ import {
 } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import { asciiLowerCase, headerSafe } from "../services/shared/text";
-import { KeysUnavailableError, remoteKeySet } from "../services/shared/remoteKeySet";
-import { cachingVerifier } from "../services/shared/verifiedTokens";
+import { KeysUnavailableError, remoteKeySet } from "../services/target/verification/remoteKeySet";
+import { cachingVerifier } from "../services/target/verification/verifiedTokens";
 
 export interface FrontEndOptions {
   /** Base URL of the private service behind the front end. */
@@ -42,8 +48,6 @@ export interface FrontEndOptions {
   jwksUrl: string;
   /** E-mails holding roles/run.invoker on the service. */
   invokers: readonly string[];
-  /** Audiences accepted besides the front end's own URL. */
-  customAudiences?: readonly string[];
   /**
    * The invoker check turned off, as Cloud Run's `invokerIamDisabled` (or
    * `--allow-unauthenticated`) turns it off: every request is forwarded unchecked and
@@ -83,9 +87,6 @@ export interface FrontEnd {
   internal?: { server: RunningServer; url: string };
   stats: FrontEndStats;
 }
-
-/** Tolerance for clocks that disagree, as for the target's own verification. */
-const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 /** Headers that describe one connection, not the message (RFC 9110, section 7.6.1). */
 const HOP_BY_HOP = [
@@ -164,7 +165,7 @@ function refuse(res: Response, status: 401 | 403 | 503, reason: string): void {
 export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd> {
   const { logger } = options;
   const upstream = new URL(options.upstream);
-  const audiences: string[] = [...(options.customAudiences ?? [])];
+  const audiences: string[] = [];
   const verify = cachingVerifier({
     keys: remoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) }),
     audiences,
@@ -211,9 +212,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     req.pipe(outgoing);
   };
 
-  const app = express();
-  app.disable("x-powered-by");
-  app.disable("etag");
+  const app = hardenedExpress();
   app.use(async (req, res) => {
     const path = pathAndQuery(req.originalUrl);
     if (path === undefined) {
@@ -264,7 +263,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
 
   // Anything unexpected gets a plain 500 without internals, whatever NODE_ENV says; Express's
   // own handler would answer with the stack trace.
-  app.use((error: Error, _req: Request, res: Response, _next: express.NextFunction) => {
+  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
     logger?.error({ reason: error.message }, "front end failed on a request");
     if (res.headersSent) res.destroy();
     else res.status(500).type("text/plain").send("Error: Internal Server Error\n");

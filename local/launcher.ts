@@ -14,7 +14,7 @@ import net from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
-import { HEALTH_PATH } from "../services/environment";
+import { HEALTH_PATH } from "../services/wiring";
 import { NODE_FLAGS } from "../services/nodeCommand";
 
 export interface LaunchRequest {

@@ -13,6 +13,7 @@
  * Tokens are never logged.
  */
 import express, { type Express, type Response } from "express";
+import { hardenedExpress } from "../services/shared/httpApp";
 import { listen, type RunningServer } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import type { TokenFormat, TokenIssuer } from "./tokenIssuer";
@@ -22,8 +23,6 @@ export interface MetadataServerOptions {
   /** The service account this stand-in answers for. */
   email: string;
   issuer: TokenIssuer;
-  /** `Cache-Control: max-age` for the published keys, in seconds. */
-  keysMaxAgeSeconds?: number;
   logger?: Logger;
 }
 
@@ -51,13 +50,15 @@ export interface MetadataServer {
 /** Obviously not a credential, so nobody mistakes it for one. */
 export const FAKE_ACCESS_TOKEN = "local-fake-access-token-not-valid-for-google-apis";
 
+/** How long clients may cache the published keys, as Google's own certificate endpoints allow. */
+const KEYS_MAX_AGE_SECONDS = 300;
+
 function sendText(res: Response, status: number, text: string): void {
   res.status(status).type("application/text").send(text);
 }
 
 export function createMetadataServer(options: MetadataServerOptions): MetadataServer {
   const { projectId, email, issuer, logger } = options;
-  const keysMaxAge = options.keysMaxAgeSeconds ?? 300;
   const stats: MetadataStats = { identityTokensIssued: 0 };
   let injected = { remaining: 0, status: 503, body: "" };
   const faults: MetadataFaults = {
@@ -71,9 +72,7 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
       injected.remaining = 0;
     },
   };
-  const app = express();
-  app.disable("x-powered-by");
-  app.disable("etag");
+  const app = hardenedExpress();
 
   app.use((req, res, next) => {
     res.set("Metadata-Flavor", "Google");
@@ -89,7 +88,7 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
 
   const publishKeys =
     (body: () => Promise<object>) => async (_req: express.Request, res: Response) => {
-      res.set("Cache-Control", `public, max-age=${keysMaxAge}`).json(await body());
+      res.set("Cache-Control", `public, max-age=${KEYS_MAX_AGE_SECONDS}`).json(await body());
     };
   app.get(
     "/oauth2/v3/certs",

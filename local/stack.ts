@@ -7,7 +7,7 @@
  * exactly the same thing.
  *
  * The account e-mails and each service's environment come from the builders index.ts uses
- * (services/environment.ts), so the two stacks cannot drift apart.
+ * (services/wiring.ts), so the two stacks cannot drift apart.
  */
 import net from "node:net";
 import {
@@ -15,9 +15,8 @@ import {
   serviceAccounts,
   type TargetAuthMode,
   targetEnvironment,
-} from "../services/environment";
-import { GOOGLE_ISSUERS } from "../services/shared/idToken";
-import type { Logger } from "../services/shared/logger";
+} from "../services/wiring";
+import { GOOGLE_ISSUERS } from "../services/target/verification/idToken";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import {
   bundlesRunningElsewhere,
@@ -35,7 +34,6 @@ export const LOCAL_PROJECT = "local-project";
 const LOCAL_NAME_PREFIX = "s2s";
 
 export interface LocalStackOptions {
-  projectId?: string;
   /** The client's port; the target's front end takes the next one. 0 picks free ports. */
   basePort?: number;
   launch?: Launcher;
@@ -55,7 +53,6 @@ export interface LocalStackOptions {
   grantDelaySeconds?: number;
   /** `internal`: the target is reachable only "through the VPC", which the client uses. */
   targetIngress?: "all" | "internal";
-  logger?: Logger;
 }
 
 export interface LocalService {
@@ -124,10 +121,9 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const projectId = options.projectId ?? LOCAL_PROJECT;
+  const projectId = LOCAL_PROJECT;
   const launch = options.launch ?? processLauncher();
   const issuer = options.issuer ?? new TokenIssuer();
-  const { logger } = options;
   const accounts = serviceAccounts(LOCAL_NAME_PREFIX, projectId);
   const targetEmail = accounts.target.email;
   const clientEmail = accounts.client.email;
@@ -158,7 +154,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       projectId,
       email,
       issuer,
-      ...(logger && { logger }),
     });
     stoppers.push(() => metadata.stop());
     const env = {
@@ -211,7 +206,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         grantDelaySeconds: options.grantDelaySeconds,
       }),
       ...(options.targetIngress !== undefined && { ingress: options.targetIngress }),
-      ...(logger && { logger }),
     });
     stoppers.push(() => frontEnd.server.drain(1000));
     const internalRoute = frontEnd.internal;

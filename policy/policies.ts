@@ -29,7 +29,7 @@ import {
   type StackValidationPolicy,
   UnknownValueError,
 } from "@pulumi/policy";
-import { serviceAccountEmail } from "../services/environment";
+import { serviceAccountEmail } from "../services/wiring";
 import { INVOKER_ROLES, PUBLIC_PRINCIPALS } from "./contract";
 import { targetVerifiesTokens } from "./targetVerification";
 

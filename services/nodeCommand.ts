@@ -35,9 +35,9 @@ export function mebibytes(size: string): number {
  *   for the young generation, code, buffers and Cloud Run's in-memory file system;
  * - the young generation stays at 1 MiB semi-spaces, what V8 picks for itself up to 512 MiB:
  *   each request's garbage dies young, and a larger nursery only raises the resident size;
- * - no Maglev, V8's mid-tier compiler: its code and compilations cost about 2 MiB resident from
- *   the start, what keeps each service under 60 MiB idle; without it the services start
- *   somewhat slower (the benchmark shows both).
+ * - no Maglev, V8's mid-tier compiler: its code and compilations cost resident memory from the
+ *   start, which is what keeps each service under its idle goal; without it the services start
+ *   somewhat slower (docs/benchmarks.md has both figures).
  */
 export function nodeFlags(memory: string): string[] {
   const memoryMiB = mebibytes(memory);

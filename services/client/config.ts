@@ -1,5 +1,5 @@
 /** The client's configuration, read once from the environment. */
-import { CLIENT_TOKEN_HEADERS, type ClientTokenHeader } from "../environment";
+import { CLIENT_TOKEN_HEADERS, type ClientTokenHeader } from "../wiring";
 import { ConfigError, EnvReader, isLoopbackHost } from "../shared/env";
 
 export interface ClientConfig {

@@ -32,16 +32,17 @@ export interface IdTokenCacheOptions {
   fetchToken: IdTokenFetcher;
   /** The audience every token must be for. */
   audience: string;
-  /** Start a background refresh when the token has less than this left (at most a quarter of its life). */
-  refreshAheadMs?: number;
-  /** Never hand out a token with less than this left (at most a tenth of its life); wait instead. */
-  minimumValidityMs?: number;
   /** Give up on a fetch after this long. */
   fetchTimeoutMs?: number;
   /** Told when a background refresh fails (the current token is still served). */
   onBackgroundFailure?: (error: TokenUnavailableError) => void;
   now?: () => number;
 }
+
+/** A background refresh starts when the token has less than this left (at most a quarter of its life). */
+const REFRESH_AHEAD_MS = 5 * 60_000;
+/** No token is handed out with less than this left (at most a tenth of its life); callers wait instead. */
+const MINIMUM_VALIDITY_MS = 30_000;
 
 interface CachedToken {
   token: string;
@@ -82,14 +83,10 @@ export class IdTokenCache implements TokenSource {
   private backgroundRefresh: Promise<void> | undefined;
   private backoff: Backoff | undefined;
   private readonly now: () => number;
-  private readonly refreshAheadMs: number;
-  private readonly minimumValidityMs: number;
   private readonly fetchTimeoutMs: number;
 
   constructor(private readonly options: IdTokenCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.refreshAheadMs = options.refreshAheadMs ?? 5 * 60_000;
-    this.minimumValidityMs = options.minimumValidityMs ?? 30_000;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
   }
 
@@ -182,8 +179,8 @@ export class IdTokenCache implements TokenSource {
     const lifetime = typeof iat === "number" ? (exp - iat) * 1000 : expiresAt - now;
     return {
       token,
-      refreshAt: expiresAt - Math.min(this.refreshAheadMs, lifetime / 4),
-      usableUntil: expiresAt - Math.min(this.minimumValidityMs, lifetime / 10),
+      refreshAt: expiresAt - Math.min(REFRESH_AHEAD_MS, lifetime / 4),
+      usableUntil: expiresAt - Math.min(MINIMUM_VALIDITY_MS, lifetime / 10),
     };
   }
 }

@@ -6,7 +6,7 @@
  * Redirects are never followed, so the token cannot be carried to another origin.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import type { ClientTokenHeader } from "../environment";
+import type { ClientTokenHeader } from "../wiring";
 import { childTraceparent, type TraceContext } from "../shared/trace";
 import { type HttpAnswer, httpGetter } from "./httpGet";
 import { type TokenSource, TokenUnavailableError } from "./idTokenCache";

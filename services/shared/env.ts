@@ -32,8 +32,9 @@ export interface IntegerOptions {
 }
 
 /**
- * Reads settings from one map of strings, blank values counting as unset: the services'
- * environment, and the Pulumi stack's configuration.
+ * Reads a service's environment variables, blank values counting as unset. (The stack's
+ * configuration has a reader of its own in config.ts, because Pulumi config is not a map of
+ * strings.)
  */
 export class EnvReader {
   constructor(private readonly env: Env) {}
@@ -60,15 +61,6 @@ export class EnvReader {
       throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
     }
     return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.optional(name);
-    if (raw === undefined) return fallback;
-    if (raw !== "true" && raw !== "false") {
-      throw new ConfigError(name, `must be true or false (got "${raw}")`);
-    }
-    return raw === "true";
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {

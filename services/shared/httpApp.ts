@@ -10,7 +10,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from "express";
-import { HEALTH_PATH } from "../environment";
+import { HEALTH_PATH } from "../wiring";
 import type { Logger } from "./logger";
 import { type TraceContext, traceFromHeaders, traceLogFields } from "./trace";
 
@@ -110,10 +110,19 @@ function handleError(error: unknown, _req: Request, res: Response, next: NextFun
   sendError(res, 500, "internal_error", "The service failed to handle the request");
 }
 
-export function createServiceApp({ logger, projectId, routes }: ServiceAppOptions): Express {
+/**
+ * An Express app that does not advertise itself (`X-Powered-By`) and sends no ETags: nothing
+ * served here is cacheable, and a 304 would hide an answer from whoever checks it.
+ */
+export function hardenedExpress(): Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
+  return app;
+}
+
+export function createServiceApp({ logger, projectId, routes }: ServiceAppOptions): Express {
+  const app = hardenedExpress();
   // Indented JSON: these answers are read by people running curl more than by programs.
   app.set("json spaces", 2);
   app.use(requestContext(logger, projectId));

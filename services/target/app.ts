@@ -7,13 +7,14 @@ import { createServiceApp, getOnly, sendError } from "../shared/httpApp";
 import type { Logger } from "../shared/logger";
 import { headerSafe } from "../shared/text";
 import { AuthError, type Authenticator, authenticatorFromConfig } from "./auth";
+import type { TargetAuthMode } from "../wiring";
 import type { TargetConfig } from "./config";
 
 export interface TargetAppDependencies {
   logger: Logger;
   projectId?: string | undefined;
   /** How callers are authenticated, as the answer reports it: the AUTH_MODE in production. */
-  authMode: string;
+  authMode: TargetAuthMode;
   authenticate: Authenticator;
 }
 

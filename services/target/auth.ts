@@ -6,10 +6,10 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { type BearerCredential, bearerFromHeader, bearerFromHeaders } from "../shared/bearer";
-import { forwardedIdentity, TokenError } from "../shared/idToken";
+import { forwardedIdentity, TokenError } from "./verification/idToken";
 import type { Logger } from "../shared/logger";
-import { KeysUnavailableError, remoteKeySet } from "../shared/remoteKeySet";
-import { cachingVerifier } from "../shared/verifiedTokens";
+import { KeysUnavailableError, remoteKeySet } from "./verification/remoteKeySet";
+import { cachingVerifier } from "./verification/verifiedTokens";
 import type { TargetConfig, VerifySettings } from "./config";
 
 export interface Caller {

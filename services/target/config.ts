@@ -6,17 +6,10 @@
  * authentication.
  */
 import { ConfigError, EnvReader, emailList } from "../shared/env";
-import { GOOGLE_ISSUERS } from "../shared/idToken";
-
-export const AUTH_MODES = ["cloud-run", "verify"] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+import { TARGET_AUTH_MODES } from "../wiring";
+import { DEFAULT_CLOCK_SKEW_SECONDS, GOOGLE_ISSUERS } from "./verification/idToken";
 
 export const GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
-/**
- * Tolerance for clocks that disagree. Google's own verifier allows 300 s; Cloud Run's clocks are
- * synchronised, so 30 s is plenty and keeps an expired token's afterlife short.
- */
-export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 export interface VerifySettings {
   audiences: string[];
@@ -65,7 +58,7 @@ function readVerifySettings(env: EnvReader): VerifySettings {
 }
 
 export function readTargetConfig(env: EnvReader): TargetConfig {
-  const authMode = env.oneOf("AUTH_MODE", AUTH_MODES);
+  const authMode = env.oneOf("AUTH_MODE", TARGET_AUTH_MODES);
   const allowedInvokers = emailList("ALLOWED_INVOKERS", env.list("ALLOWED_INVOKERS"));
 
   if (authMode === "cloud-run") {

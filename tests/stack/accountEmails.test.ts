@@ -3,7 +3,7 @@
  * gives them, or the target admits nobody: plain project ids and domain-scoped ones
  * (`example.com:my-project`, whose accounts live under `my-project.example.com`).
  */
-import { serviceAccountEmail, serviceAccounts } from "../../services/environment";
+import { serviceAccountEmail, serviceAccounts } from "../../services/wiring";
 import { TYPES, envOf, runStack, valueOf } from "../helpers/pulumiMocks";
 
 test("an account in a plain project is <id>@<project>.iam.gserviceaccount.com", () => {

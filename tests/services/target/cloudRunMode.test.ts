@@ -6,7 +6,7 @@ import { readTargetConfig } from "../../../services/target/config";
 import { captureLogs } from "../../helpers/logs";
 import { emailNearMisses } from "../../helpers/nearMisses";
 import { TestServers } from "../../helpers/servers";
-import { MAX_TOKEN_LENGTH } from "../../../services/shared/idToken";
+import { MAX_TOKEN_LENGTH } from "../../../services/target/verification/idToken";
 import {
   idTokenClaims,
   newSigningKey,

@@ -21,7 +21,7 @@ describe("the target's configuration", () => {
   });
 
   it("rejects an unknown AUTH_MODE, naming the variable", () => {
-    expect(errorOf({ AUTH_MODE: "open" })).toMatch(/^AUTH_MODE must be one of cloud-run, verify /);
+    expect(errorOf({ AUTH_MODE: "open" })).toMatch(/^AUTH_MODE must be one of verify, cloud-run /);
   });
 
   it.each(["none", "None", "off", ""])(

@@ -1,6 +1,9 @@
 import type { Express } from "express";
 import { EnvReader } from "../../../services/shared/env";
-import { MAX_LIFETIME_SECONDS, MAX_TOKEN_LENGTH } from "../../../services/shared/idToken";
+import {
+  MAX_LIFETIME_SECONDS,
+  MAX_TOKEN_LENGTH,
+} from "../../../services/target/verification/idToken";
 import type { RunningServer } from "../../../services/shared/lifecycle";
 import { createTargetApp } from "../../../services/target/app";
 import { authenticatorFromConfig, verifyingAuthenticator } from "../../../services/target/auth";

@@ -11,7 +11,7 @@
  * token or anything taken from it, so messages are safe to answer with and to log.
  */
 import { decodeJwt, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { asciiLowerCase } from "./text";
+import { asciiLowerCase } from "../../shared/text";
 
 /** A token that cannot be accepted; `message` is safe to return to the caller. */
 export class TokenError extends Error {
@@ -36,6 +36,13 @@ export const GOOGLE_ISSUERS: readonly string[] = [
 
 /** Google's verifier refuses a token meant to live longer than a day; so does this one. */
 export const MAX_LIFETIME_SECONDS = 86_400;
+
+/**
+ * Tolerance for clocks that disagree, for the target and the front-end stand-in alike. Google's
+ * own verifier allows 300 s; Cloud Run's clocks are synchronised, so 30 s is plenty and keeps an
+ * expired token's afterlife short.
+ */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 export interface VerifyOptions {
   /** Finds the public key for a token's header: a remote key set, or a fixed key in tests. */

@@ -12,7 +12,7 @@
  *   into another fetch.
  */
 import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey } from "jose";
-import type { Logger } from "./logger";
+import type { Logger } from "../../shared/logger";
 
 /** No key could be loaded to check a token, so no token can be verified right now. */
 export class KeysUnavailableError extends Error {

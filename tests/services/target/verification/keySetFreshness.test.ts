@@ -1,7 +1,7 @@
-import { verifyIdToken } from "../../../services/shared/idToken";
-import { remoteKeySet } from "../../../services/shared/remoteKeySet";
-import { TestServers } from "../../helpers/servers";
-import { idTokenClaims, newSigningKey, signToken } from "../../helpers/tokens";
+import { verifyIdToken } from "../../../../services/target/verification/idToken";
+import { remoteKeySet } from "../../../../services/target/verification/remoteKeySet";
+import { TestServers } from "../../../helpers/servers";
+import { idTokenClaims, newSigningKey, signToken } from "../../../helpers/tokens";
 
 const servers = new TestServers();
 const key = newSigningKey();

@@ -1,12 +1,21 @@
 import type { JWK, JWTVerifyGetKey } from "jose";
-import { GOOGLE_ISSUERS, TokenError, verifyIdToken } from "../../../services/shared/idToken";
+import {
+  GOOGLE_ISSUERS,
+  TokenError,
+  verifyIdToken,
+} from "../../../../services/target/verification/idToken";
 import {
   KEY_FETCH_COOLDOWN_MS,
   KeysUnavailableError,
   remoteKeySet,
-} from "../../../services/shared/remoteKeySet";
-import { TestServers } from "../../helpers/servers";
-import { idTokenClaims, newSigningKey, signToken, type TestSigningKey } from "../../helpers/tokens";
+} from "../../../../services/target/verification/remoteKeySet";
+import { TestServers } from "../../../helpers/servers";
+import {
+  idTokenClaims,
+  newSigningKey,
+  signToken,
+  type TestSigningKey,
+} from "../../../helpers/tokens";
 
 const AUDIENCE = "https://target.example.run.app";
 const first = newSigningKey();

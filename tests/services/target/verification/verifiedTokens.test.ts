@@ -1,12 +1,12 @@
 import { errors, type JWTVerifyGetKey } from "jose";
-import { GOOGLE_ISSUERS } from "../../../services/shared/idToken";
-import { cachingVerifier } from "../../../services/shared/verifiedTokens";
+import { GOOGLE_ISSUERS } from "../../../../services/target/verification/idToken";
+import { cachingVerifier } from "../../../../services/target/verification/verifiedTokens";
 import {
   idTokenClaims,
   newSigningKey,
   signToken,
   withCorruptedSignature,
-} from "../../helpers/tokens";
+} from "../../../helpers/tokens";
 
 const key = newSigningKey();
 const AUDIENCE = "https://target.example.run.app";
