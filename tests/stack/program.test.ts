@@ -24,21 +24,24 @@ function codeLines(source: string): string[] {
   });
 }
 
-test("index.ts holds at most 105 lines of code", () => {
-  expect(codeLines(SOURCE).length).toBeLessThanOrEqual(105);
+test("index.ts holds at most 117 lines of code", () => {
+  expect(codeLines(SOURCE).length).toBeLessThanOrEqual(117);
 });
 
-test("index.ts reads top to bottom: config, retry hook, APIs, registry, images, target, client's account, client, grant, outputs", () => {
+test("index.ts reads top to bottom: config, retry hook, APIs, registry, images, both accounts, target, client, the invoker grant, outputs", () => {
   const steps = [
     "loadStackConfig()",
     "propagationRetry()",
     "new gcp.projects.Service(",
-    "new gcp.artifactregistry.Repository(",
+    "imageRegistry(",
     "new ContainerImage(",
-    'new CloudRunService(\n    "target"',
     "new gcp.serviceaccount.Account(",
+    'account("target",',
+    'account("client",',
+    'new CloudRunService(\n    "target"',
     'new CloudRunService(\n    "client"',
-    'target.grantInvoker("client", clientAccount.member',
+    "new gcp.cloudrunv2.ServiceIamMember(",
+    'role: "roles/run.invoker",\n      member: clientAccount.member,',
     "return {",
   ];
   const positions = steps.map((step) => SOURCE.indexOf(step));
