@@ -36,7 +36,6 @@ const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
 const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
-const MEMORY = /^\d+(?:Mi|Gi)$/;
 
 export interface CloudRunServiceArgs {
   /** The Cloud Run service's name: unique per project and region, at most 49 characters. */
@@ -176,12 +175,16 @@ export class CloudRunService extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * Checks what config.ts does not: the names, paths and texts index.ts writes itself. The values
+ * a user sets (ingress, public access, audience, scaling, sizes, billing, subnet, deletion
+ * protection) are checked once, where they are read, in config.ts, whose errors name the
+ * config key to fix.
+ */
 function checkArgs(name: string, args: CloudRunServiceArgs): void {
   const fail = (argument: string, problem: string): never => {
     throw new Error(`CloudRunService "${name}": args.${argument} ${problem}`);
   };
-  const isCount = (value: number, min: number, max: number): boolean =>
-    Number.isInteger(value) && value >= min && value <= max;
 
   if (!SERVICE_NAME.test(args.serviceName)) {
     fail(
@@ -204,48 +207,7 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
     if (!ENV_NAME.test(envName)) fail("env", `has an invalid variable name "${envName}"`);
     if (RESERVED_ENV.includes(envName)) fail("env", `must not set ${envName}: Cloud Run sets it`);
   }
-  if (!INGRESS.includes(args.ingress)) {
-    fail("ingress", `must be one of ${INGRESS.join(", ")} (got "${String(args.ingress)}")`);
-  }
-  if (args.publicAccess !== undefined && !PUBLIC_ACCESS.includes(args.publicAccess)) {
-    fail(
-      "publicAccess",
-      `must be one of ${PUBLIC_ACCESS.join(", ")}, or left out for a private service (got "${String(args.publicAccess)}")`,
-    );
-  }
-  for (const audience of args.customAudiences ?? []) {
-    if (audience === "" || /\s/.test(audience)) {
-      fail("customAudiences", `must hold non-empty audiences without spaces (got "${audience}")`);
-    }
-  }
-  if (typeof args.deletionProtection !== "boolean") {
-    fail("deletionProtection", "must be true or false");
-  }
-  const { minInstances, maxInstances } = args.scaling;
-  if (!isCount(minInstances, 0, 1000))
-    fail("scaling.minInstances", "must be an integer from 0 to 1000");
-  if (!isCount(maxInstances, 1, 1000))
-    fail("scaling.maxInstances", "must be an integer from 1 to 1000");
-  if (minInstances > maxInstances) {
-    fail(
-      "scaling",
-      `minInstances (${minInstances}) must not exceed maxInstances (${maxInstances})`,
-    );
-  }
-  if (args.resources.cpu.trim() === "") fail("resources.cpu", "must be a CPU limit like 1");
-  if (!MEMORY.test(args.resources.memory)) {
-    fail("resources.memory", `must be a size like 512Mi or 1Gi (got "${args.resources.memory}")`);
-  }
-  if (!isCount(args.resources.concurrency, 1, 1000)) {
-    fail("resources.concurrency", "must be an integer from 1 to 1000");
-  }
-  if (!BILLING.includes(args.billing)) {
-    fail("billing", `must be one of ${BILLING.join(", ")} (got "${String(args.billing)}")`);
-  }
   if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
     fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");
-  }
-  if (args.vpcSubnet !== undefined && args.vpcSubnet.trim() === "") {
-    fail("vpcSubnet", "must name a subnet, or be left out");
   }
 }
