@@ -3,8 +3,8 @@
  * account, and **one grant** between them: `roles/run.invoker` on the target for the client's
  * account. Nothing else is granted to anyone, and nothing at project level.
  *
- * Read top to bottom: config, the retry while Google propagates, APIs, registry, images, the
- * wait for a working chain, the target, the client's account, the client, the grant, the
+ * Read top to bottom: config, the retry while Google propagates, APIs, registry, images, both
+ * service accounts, the wait for a working chain, the target, the client, the grant, the
  * outputs. Pulumi calls the exported function to run the program; tests call the same
  * function under mocks, once per configuration.
  */
@@ -12,7 +12,8 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { chainReadyHooks } from "./components/chainReadyHook";
 import { CloudRunService } from "./components/cloudRunService";
-import { ContainerImage, imageCleanup } from "./components/containerImage";
+import { ContainerImage } from "./components/containerImage";
+import { imageRegistry } from "./components/imageRegistry";
 import { propagationRetry, STACK_APIS } from "./components/propagationRetry";
 import { loadStackConfig } from "./config";
 import * as services from "./services/wiring";
@@ -38,14 +39,11 @@ export = () => {
   });
   const afterApis = { dependsOn: apis, hooks };
 
-  const registry = new gcp.artifactregistry.Repository(
-    "images",
-    {
-      repositoryId: `${config.namePrefix}-images`,
-      location: config.region,
-      format: "DOCKER",
-      ...imageCleanup(config.imageRetention),
-    },
+  // The images' repository keeps recent versions and drops untagged ones (imageRetention).
+  const registry = imageRegistry(
+    config.namePrefix,
+    config.region,
+    config.imageRetention,
     afterApis,
   );
 
@@ -60,6 +58,17 @@ export = () => {
       buildOnPreview: config.buildOnPreview,
     }).digestReference;
 
+  // Each service runs as an account of its own that holds no project role: the one grant
+  // below is all either of them is given.
+  const account = (service: "target" | "client", description: string) =>
+    new gcp.serviceaccount.Account(
+      `${service}-account`,
+      { accountId: accounts[service].id, description },
+      afterApis,
+    );
+  const targetAccount = account("target", "The target's identity: is invoked, invokes nothing");
+  const clientAccount = account("client", "The client's identity: invokes the target");
+
   // What both services share: region, deletion protection, sizes, billing, V8's heap sized to
   // the memory (services/nodeCommand.ts) and the health probe's path.
   const { project, region, deletionProtection, scaling, resources, billing } = config;
@@ -70,7 +79,7 @@ export = () => {
   // `pulumi up` ends only when the chain works: after the grant or either service changes, a
   // hook calls the client until it answers 200 naming its own account through the target
   // (IAM grants take minutes to reach every front end), and fails with the reason otherwise.
-  // Never in preview; off with `waitForChain: false`. The endpoints are read when it runs.
+  // Never in preview; off with `waitForChain: false`. The client's URL is read when it runs.
   const chainReady = chainReadyHooks(
     { enabled: config.waitForChain, timeoutMs: config.waitForChainMinutes * 60_000 },
     () => ({ clientUrl: client.uri, clientAccount: clientAccount.email }),
@@ -93,7 +102,7 @@ export = () => {
     {
       ...runtime,
       serviceName: targetName,
-      serviceAccount: { accountId: accounts.target.id },
+      serviceAccount: targetAccount,
       description: "Private target: answers only the client's service account",
       image: image("target"),
       env: services.targetEnvironment({ ...wiring, clientEmail: accounts.client.email }),
@@ -101,13 +110,6 @@ export = () => {
       customAudiences: config.customAudience === undefined ? undefined : [config.customAudience],
       hooks: chainReady.afterUpdate,
     },
-    afterApis,
-  );
-
-  // The client's own identity, holding no project role: the one grant below is all it has.
-  const clientAccount = new gcp.serviceaccount.Account(
-    "client-account",
-    { accountId: accounts.client.id, description: "The client's identity: invokes the target" },
     afterApis,
   );
 
@@ -132,8 +134,26 @@ export = () => {
 
   // THE GRANT: the client's service account may invoke the target. Non-authoritative (one
   // member added to the target's invoker role), on the target only, never on the project.
-  // It is replaced whenever the target is, so a new target never lacks it.
-  target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);
+  // A replaced target starts with an empty IAM policy while the grant's inputs stay the same,
+  // so the grant is replaced with it: a new target never lacks it.
+  new gcp.cloudrunv2.ServiceIamMember(
+    "target-invoker-client",
+    {
+      project: target.service.project,
+      location: target.service.location,
+      name: target.service.name,
+      role: "roles/run.invoker",
+      member: clientAccount.member,
+    },
+    {
+      ...afterApis,
+      hooks: { ...hooks, ...chainReady.afterCreateOrUpdate },
+      replaceWith: [target.service],
+      // Stacks deployed before the grant was written here held it inside the target's
+      // component; the alias keeps that grant instead of deleting and re-adding the member.
+      aliases: [{ parent: target }],
+    },
+  );
 
   // What `curl -i <target>` answers: internal ingress turns away callers outside the VPC (404)
   // before IAM looks at them; otherwise IAM refuses a call without a token (403).
@@ -146,7 +166,7 @@ export = () => {
     clientUrl: client.uri,
     targetUrl: target.uri,
     clientServiceAccount: clientAccount.email,
-    targetServiceAccount: target.serviceAccount.email,
+    targetServiceAccount: targetAccount.email,
     // `npm run verify` reads it to know which refusal to expect from the target.
     targetIngress: config.targetIngress,
     commands: pulumi.interpolate`curl ${client.uri}   # 200: the target's answer names ${clientAccount.email} as its caller

@@ -1,12 +1,10 @@
 /**
- * A Cloud Run (v2) service with an identity of its own: it runs as a dedicated service account,
- * either one the component creates for it or one the caller created (and may grant things to
- * before the service exists), and it adds invoker grants one member at a time, never replacing
- * the service's whole IAM policy.
+ * A Cloud Run (v2) service that runs as a service account the caller created for it alone, so
+ * the caller can write that account's grants where they are read. The component grants nothing
+ * itself, except `roles/run.invoker` to `allUsers` when the caller opens the service that way.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { INVOKER_ROLE, PUBLIC_PRINCIPALS } from "../policy/contract";
 
 export const INGRESS = ["all", "internal"] as const;
 export type Ingress = (typeof INGRESS)[number];
@@ -36,21 +34,15 @@ const CLOUD_RUN_INGRESS: Record<Ingress, string> = {
 const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
 
 const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/;
-const ACCOUNT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
-const MEMORY = /^\d+(?:Mi|Gi)$/;
-const GRANT_NAME = /^[a-z0-9-]+$/;
 
 export interface CloudRunServiceArgs {
   /** The Cloud Run service's name: unique per project and region, at most 49 characters. */
   serviceName: string;
-  /**
-   * The account the service runs as: an account created elsewhere, or the id (6–30
-   * characters) of one the component creates for the service alone.
-   */
-  serviceAccount: gcp.serviceaccount.Account | { accountId: string };
-  /** One sentence saying what the service does, shown on the service (and a created account). */
+  /** The account the service runs as, created for this service alone. */
+  serviceAccount: gcp.serviceaccount.Account;
+  /** One sentence saying what the service does, shown on the service. */
   description: string;
   /** The region the service runs in, e.g. `europe-west1`. */
   region: string;
@@ -85,24 +77,6 @@ export interface CloudRunServiceArgs {
   hooks?: pulumi.ResourceHookBinding;
 }
 
-/**
- * `member` as an output that fails, naming `where`, if it is a principal that stands for
- * everyone. Checked whether the member is a plain string or only known once resources exist.
- */
-function privatePrincipal(member: pulumi.Input<string>, where: string): pulumi.Output<string> {
-  const refuse = (value: string) => {
-    if (PUBLIC_PRINCIPALS.includes(value.trim())) {
-      throw new Error(
-        `${where} must name a principal, not "${value}"; make a service public with args.publicAccess`,
-      );
-    }
-    return value;
-  };
-  // A plain string fails right away, at the line that passed it; an output fails when it resolves.
-  if (typeof member === "string") refuse(member);
-  return pulumi.output(member).apply(refuse);
-}
-
 export class CloudRunService extends pulumi.ComponentResource {
   /** The service's dedicated identity. */
   public readonly serviceAccount: gcp.serviceaccount.Account;
@@ -110,37 +84,19 @@ export class CloudRunService extends pulumi.ComponentResource {
   /** The service's URL, which is also the ID-token audience Cloud Run accepts by default. */
   public readonly uri: pulumi.Output<string>;
 
-  private readonly componentName: string;
-  /** What every child resource gets: this parent, and the component's dependencies and hooks. */
-  private readonly childOpts: pulumi.CustomResourceOptions;
-
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     checkArgs(name, args);
     super("cloud-run-private-calls:components:CloudRunService", name, {}, opts);
-    this.componentName = name;
 
-    // Children inherit neither their parent's dependsOn nor its hooks. The account, the service
-    // and the grants call APIs that whatever the component waits for (typically enabling those
+    // Children inherit neither their parent's dependsOn nor its hooks. The service and its
+    // public grant call APIs that whatever the component waits for (typically enabling those
     // APIs) must come first, and they fail in the same eventually consistent ways.
     const childOpts: pulumi.CustomResourceOptions = {
       parent: this,
       dependsOn: opts?.dependsOn,
       hooks: opts?.hooks,
     };
-    this.childOpts = childOpts;
-
-    this.serviceAccount =
-      args.serviceAccount instanceof gcp.serviceaccount.Account
-        ? args.serviceAccount
-        : new gcp.serviceaccount.Account(
-            `${name}-account`,
-            {
-              accountId: args.serviceAccount.accountId,
-              displayName: `Cloud Run service ${args.serviceName}`,
-              description: args.description,
-            },
-            childOpts,
-          );
+    this.serviceAccount = args.serviceAccount;
 
     this.service = new gcp.cloudrunv2.Service(
       `${name}-service`,
@@ -194,68 +150,41 @@ export class CloudRunService extends pulumi.ComponentResource {
           ],
         },
       },
-      this.childOptsWith(args.hooks),
+      { ...childOpts, hooks: { ...childOpts.hooks, ...args.hooks } },
     );
 
-    if (args.publicAccess === "all-users") this.addInvoker("public", "allUsers");
+    // Opened to everyone on purpose (args.publicAccess), through the one public principal.
+    // Non-authoritative, and replaced with its service: a replaced service starts with an
+    // empty IAM policy while this grant's inputs stay the same.
+    if (args.publicAccess === "all-users") {
+      new gcp.cloudrunv2.ServiceIamMember(
+        `${name}-public`,
+        {
+          project: this.service.project,
+          location: this.service.location,
+          name: this.service.name,
+          role: "roles/run.invoker",
+          member: "allUsers",
+        },
+        { ...childOpts, replaceWith: [this.service] },
+      );
+    }
 
     this.uri = this.service.uri;
     this.registerOutputs({ uri: this.uri, serviceAccountEmail: this.serviceAccount.email });
   }
-
-  /**
-   * Lets `member` (e.g. `serviceAccount:<email>`) invoke this service: one non-authoritative
-   * `roles/run.invoker` binding member, which leaves every other member alone. `grantName`
-   * names the grant among this service's grants. Public principals are refused: a service is
-   * opened with args.publicAccess, where the choice is visible. `hooks` go on the grant.
-   */
-  public grantInvoker(
-    grantName: string,
-    member: pulumi.Input<string>,
-    hooks?: pulumi.ResourceHookBinding,
-  ): gcp.cloudrunv2.ServiceIamMember {
-    const where = `CloudRunService "${this.componentName}": grantInvoker's member`;
-    if (!GRANT_NAME.test(grantName)) {
-      throw new Error(
-        `CloudRunService "${this.componentName}": grantInvoker's grantName must be lowercase letters, digits and hyphens (got "${grantName}")`,
-      );
-    }
-    return this.addInvoker(`invoker-${grantName}`, privatePrincipal(member, where), hooks);
-  }
-
-  /** The options every child gets, with hooks of this child's own added to the component's. */
-  private childOptsWith(hooks?: pulumi.ResourceHookBinding): pulumi.CustomResourceOptions {
-    return { ...this.childOpts, hooks: { ...this.childOpts.hooks, ...hooks } };
-  }
-
-  private addInvoker(
-    suffix: string,
-    member: pulumi.Input<string>,
-    hooks?: pulumi.ResourceHookBinding,
-  ) {
-    return new gcp.cloudrunv2.ServiceIamMember(
-      `${this.componentName}-${suffix}`,
-      {
-        project: this.service.project,
-        location: this.service.location,
-        name: this.service.name,
-        role: INVOKER_ROLE,
-        member,
-      },
-      // A replaced service starts with an empty IAM policy while the grant's inputs (project,
-      // location, name) stay the same, so the grant would never be made again: it is replaced
-      // with its service.
-      { ...this.childOptsWith(hooks), replaceWith: [this.service] },
-    );
-  }
 }
 
+/**
+ * Checks what config.ts does not: the names, paths and texts index.ts writes itself. The values
+ * a user sets (ingress, public access, audience, scaling, sizes, billing, subnet, deletion
+ * protection) are checked once, where they are read, in config.ts, whose errors name the
+ * config key to fix.
+ */
 function checkArgs(name: string, args: CloudRunServiceArgs): void {
   const fail = (argument: string, problem: string): never => {
     throw new Error(`CloudRunService "${name}": args.${argument} ${problem}`);
   };
-  const isCount = (value: number, min: number, max: number): boolean =>
-    Number.isInteger(value) && value >= min && value <= max;
 
   if (!SERVICE_NAME.test(args.serviceName)) {
     fail(
@@ -263,14 +192,8 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
       `must be 1-49 lowercase letters, digits or hyphens, starting with a letter (got "${args.serviceName}")`,
     );
   }
-  const account = args.serviceAccount;
-  if (!(account instanceof gcp.serviceaccount.Account)) {
-    if (typeof account?.accountId !== "string" || !ACCOUNT_ID.test(account.accountId)) {
-      fail(
-        "serviceAccount",
-        `must be a gcp.serviceaccount.Account or { accountId } with 6-30 lowercase letters, digits or hyphens, starting with a letter (got ${JSON.stringify(account)})`,
-      );
-    }
+  if (!(args.serviceAccount instanceof gcp.serviceaccount.Account)) {
+    fail("serviceAccount", "must be a gcp.serviceaccount.Account created for this service");
   }
   if (!args.healthPath.startsWith("/")) {
     fail("healthPath", `must be a path starting with / (got "${args.healthPath}")`);
@@ -284,48 +207,7 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
     if (!ENV_NAME.test(envName)) fail("env", `has an invalid variable name "${envName}"`);
     if (RESERVED_ENV.includes(envName)) fail("env", `must not set ${envName}: Cloud Run sets it`);
   }
-  if (!INGRESS.includes(args.ingress)) {
-    fail("ingress", `must be one of ${INGRESS.join(", ")} (got "${String(args.ingress)}")`);
-  }
-  if (args.publicAccess !== undefined && !PUBLIC_ACCESS.includes(args.publicAccess)) {
-    fail(
-      "publicAccess",
-      `must be one of ${PUBLIC_ACCESS.join(", ")}, or left out for a private service (got "${String(args.publicAccess)}")`,
-    );
-  }
-  for (const audience of args.customAudiences ?? []) {
-    if (audience === "" || /\s/.test(audience)) {
-      fail("customAudiences", `must hold non-empty audiences without spaces (got "${audience}")`);
-    }
-  }
-  if (typeof args.deletionProtection !== "boolean") {
-    fail("deletionProtection", "must be true or false");
-  }
-  const { minInstances, maxInstances } = args.scaling;
-  if (!isCount(minInstances, 0, 1000))
-    fail("scaling.minInstances", "must be an integer from 0 to 1000");
-  if (!isCount(maxInstances, 1, 1000))
-    fail("scaling.maxInstances", "must be an integer from 1 to 1000");
-  if (minInstances > maxInstances) {
-    fail(
-      "scaling",
-      `minInstances (${minInstances}) must not exceed maxInstances (${maxInstances})`,
-    );
-  }
-  if (args.resources.cpu.trim() === "") fail("resources.cpu", "must be a CPU limit like 1");
-  if (!MEMORY.test(args.resources.memory)) {
-    fail("resources.memory", `must be a size like 512Mi or 1Gi (got "${args.resources.memory}")`);
-  }
-  if (!isCount(args.resources.concurrency, 1, 1000)) {
-    fail("resources.concurrency", "must be an integer from 1 to 1000");
-  }
-  if (!BILLING.includes(args.billing)) {
-    fail("billing", `must be one of ${BILLING.join(", ")} (got "${String(args.billing)}")`);
-  }
   if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
     fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");
-  }
-  if (args.vpcSubnet !== undefined && args.vpcSubnet.trim() === "") {
-    fail("vpcSubnet", "must name a subnet, or be left out");
   }
 }

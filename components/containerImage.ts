@@ -96,30 +96,3 @@ function checkArgs(name: string, args: ContainerImageArgs): void {
     if (!BUILD_ARG_NAME.test(key)) fail("buildArgs", `has an invalid argument name "${key}"`);
   }
 }
-
-/**
- * The cleanup settings of an Artifact Registry repository holding these images: the newest
- * `keepVersions` versions of each image stay (the running revisions' images among them), and
- * versions no tag points at any more go after `deleteUntaggedAfterDays`. A KEEP policy wins
- * over a DELETE one, so no kept version is ever deleted. Dry run is off: the policies act.
- */
-export function imageCleanup(retention: {
-  keepVersions: number;
-  deleteUntaggedAfterDays: number;
-}): Pick<gcp.artifactregistry.RepositoryArgs, "cleanupPolicies" | "cleanupPolicyDryRun"> {
-  return {
-    cleanupPolicyDryRun: false,
-    cleanupPolicies: [
-      {
-        id: "keep-recent-versions",
-        action: "KEEP",
-        mostRecentVersions: { keepCount: retention.keepVersions },
-      },
-      {
-        id: "delete-old-untagged",
-        action: "DELETE",
-        condition: { tagState: "UNTAGGED", olderThan: `${retention.deleteUntaggedAfterDays}d` },
-      },
-    ],
-  };
-}

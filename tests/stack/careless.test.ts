@@ -60,15 +60,15 @@ const EDITS: CarelessEdit[] = [
   {
     title: "the target opened by switching its invoker check off",
     replace: [
-      "serviceAccount: { accountId: accounts.target.id },",
-      `serviceAccount: { accountId: accounts.target.id }, publicAccess: "invoker-iam-disabled",`,
+      "serviceAccount: targetAccount,",
+      `serviceAccount: targetAccount, publicAccess: "invoker-iam-disabled",`,
     ],
   },
   {
     title: "the target opened through the component's allUsers grant",
     replace: [
-      "serviceAccount: { accountId: accounts.target.id },",
-      `serviceAccount: { accountId: accounts.target.id }, publicAccess: "all-users",`,
+      "serviceAccount: targetAccount,",
+      `serviceAccount: targetAccount, publicAccess: "all-users",`,
     ],
   },
   {
@@ -163,40 +163,40 @@ const EDITS: CarelessEdit[] = [
   {
     title: "the invoker grant given to the target's own account",
     replace: [
-      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
-      'target.grantInvoker("client", target.serviceAccount.member, chainReady.afterCreateOrUpdate);',
+      'role: "roles/run.invoker",\n      member: clientAccount.member,',
+      'role: "roles/run.invoker",\n      member: targetAccount.member,',
     ],
   },
   {
     title: "the invoker grant given to the target's own account, spelled as an e-mail string",
     replace: [
-      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
-      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`, chainReady.afterCreateOrUpdate);',
+      'role: "roles/run.invoker",\n      member: clientAccount.member,',
+      'role: "roles/run.invoker",\n      member: `serviceAccount:${accounts.target.email}`,',
     ],
   },
   {
     title:
       "the invoker grant given to the target's own account by e-mail string, in a domain-scoped project",
     replace: [
-      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
-      'target.grantInvoker("client", `serviceAccount:${accounts.target.email}`, chainReady.afterCreateOrUpdate);',
+      'role: "roles/run.invoker",\n      member: clientAccount.member,',
+      'role: "roles/run.invoker",\n      member: `serviceAccount:${accounts.target.email}`,',
     ],
     config: { "gcp:project": "example.com:my-project" },
   },
   {
     title: "the invoker grant given to the project's default compute account",
     replace: [
-      'target.grantInvoker("client", clientAccount.member, chainReady.afterCreateOrUpdate);',
-      'target.grantInvoker("client", pulumi.interpolate`serviceAccount:${gcp.organizations.getProjectOutput().number}-compute@developer.gserviceaccount.com`);',
+      'role: "roles/run.invoker",\n      member: clientAccount.member,',
+      'role: "roles/run.invoker",\n      member: pulumi.interpolate`serviceAccount:${gcp.organizations.getProjectOutput().number}-compute@developer.gserviceaccount.com`,',
     ],
   },
   {
     title: "an extra invoker grant with which the target invokes itself",
-    append: 'target.grantInvoker("self", target.serviceAccount.member);',
+    append: `new gcp.cloudrunv2.ServiceIamMember("target-invoker-self", { name: target.service.name, location: target.service.location, role: "roles/run.invoker", member: target.serviceAccount.member });`,
   },
   {
     title: "a second invoker on the target, an operator",
-    append: 'target.grantInvoker("operator", "user:ops@example.com");',
+    append: `new gcp.cloudrunv2.ServiceIamMember("target-invoker-operator", { name: target.service.name, location: target.service.location, role: "roles/run.invoker", member: "user:ops@example.com" });`,
   },
   {
     title: "a service-account user grant on the target's account, named by its e-mail string",
