@@ -6,6 +6,7 @@ import { TokenIssuer } from "../../local/tokenIssuer";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metadata";
 import { emailNearMisses } from "../helpers/nearMisses";
 import { closedPortUrl, TestServers } from "../helpers/servers";
+import { fakeClockOnly } from "../helpers/clock";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
 
@@ -272,19 +273,7 @@ describe("a front-end stand-in of its own", () => {
     expect((await callWithNewToken()).status).toBe(200);
     await own.issuer.rotate();
     // Keys are refetched for an unknown key id at most every 30 s; let that pass.
-    jest.useFakeTimers({
-      doNotFake: [
-        "nextTick",
-        "queueMicrotask",
-        "setImmediate",
-        "setTimeout",
-        "clearTimeout",
-        "setInterval",
-        "clearInterval",
-        "performance",
-        "hrtime",
-      ],
-    });
+    fakeClockOnly();
     jest.setSystemTime(Date.now() + 31_000);
     expect((await callWithNewToken()).status).toBe(200);
     expect(upstream.hits()).toBe(2);

@@ -6,6 +6,7 @@
 import { type FrontEnd, startFrontEnd } from "../../local/frontEnd";
 import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metadata";
 import { TestServers } from "../helpers/servers";
+import { fakeClockOnly } from "../helpers/clock";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
 
@@ -48,24 +49,6 @@ async function callAs(frontEnd: FrontEnd, email: string | undefined, url = front
     reason: response.headers.get("x-local-front-end-reason"),
     body: await response.text(),
   };
-}
-
-/** Fakes only the clock, so that the servers' timers and sockets keep working. */
-function fakeClockOnly(): void {
-  jest.useFakeTimers({
-    doNotFake: [
-      "nextTick",
-      "queueMicrotask",
-      "setImmediate",
-      "clearImmediate",
-      "setTimeout",
-      "clearTimeout",
-      "setInterval",
-      "clearInterval",
-      "performance",
-      "hrtime",
-    ],
-  });
 }
 
 describe("a delayed grant", () => {

@@ -16,6 +16,7 @@ import {
   signToken,
   type TestSigningKey,
 } from "../../../helpers/tokens";
+import { fakeClockOnly } from "../../../helpers/clock";
 
 const AUDIENCE = "https://target.example.run.app";
 const first = newSigningKey();
@@ -46,20 +47,7 @@ let keys: JWTVerifyGetKey;
 beforeEach(async () => {
   // Only the clock is faked, so cooldowns and max-ages can pass without waiting; timers and
   // I/O stay real.
-  jest.useFakeTimers({
-    doNotFake: [
-      "hrtime",
-      "nextTick",
-      "performance",
-      "queueMicrotask",
-      "setImmediate",
-      "clearImmediate",
-      "setInterval",
-      "clearInterval",
-      "setTimeout",
-      "clearTimeout",
-    ],
-  });
+  fakeClockOnly();
   publication = {
     keys: [first.jwk],
     cacheControl: "public, max-age=3600",
