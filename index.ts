@@ -60,14 +60,19 @@ export = () => {
 
   // Each service runs as an account of its own that holds no project role: the one grant
   // below is all either of them is given.
-  const account = (service: "target" | "client", description: string) =>
+  const account = (service: "target" | "client", description: string, aliases: pulumi.Alias[]) =>
     new gcp.serviceaccount.Account(
       `${service}-account`,
       { accountId: accounts[service].id, description },
-      afterApis,
+      { ...afterApis, aliases },
     );
-  const targetAccount = account("target", "The target's identity: is invoked, invokes nothing");
-  const clientAccount = account("client", "The client's identity: invokes the target");
+  // Stacks deployed before this account was written here held it inside the target's
+  // component; the alias keeps that account instead of replacing it.
+  const component = "cloud-run-private-calls:components:CloudRunService";
+  const targetAccount = account("target", "The target's identity: is invoked, invokes nothing", [
+    { parent: `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${component}::target` },
+  ]);
+  const clientAccount = account("client", "The client's identity: invokes the target", []);
 
   // What both services share: region, deletion protection, sizes, billing, V8's heap sized to
   // the memory (services/nodeCommand.ts) and the health probe's path.

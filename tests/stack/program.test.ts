@@ -25,8 +25,8 @@ function codeLines(source: string): string[] {
   });
 }
 
-test("index.ts holds at most 117 lines of code", () => {
-  expect(codeLines(SOURCE).length).toBeLessThanOrEqual(117);
+test("index.ts holds at most 120 lines of code", () => {
+  expect(codeLines(SOURCE).length).toBeLessThanOrEqual(120);
 });
 
 test("index.ts reads top to bottom: config, retry hook, APIs, registry, images, both accounts, target, client, the invoker grant, outputs", () => {
