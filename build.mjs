@@ -12,8 +12,8 @@ import "./scripts/preflight.mjs";
 const { build } = await import("esbuild");
 
 export const BUNDLES = {
-  target: "services/target/server.ts",
-  client: "services/client/server.ts",
+  target: "services/target-service/server.ts",
+  client: "services/client-service/server.ts",
   local: "local/start.ts",
   // `npm run verify`: the live check of a deployed stack.
   verify: "verify.ts",

@@ -7,9 +7,9 @@
  * and the HTTP call.
  */
 import { GoogleAuth, type IdTokenClient } from "google-auth-library";
-import { createClientApp } from "../services/client/app";
-import { type ClientConfig, readClientConfig } from "../services/client/config";
-import { type CallTarget, TargetCallError } from "../services/client/targetCaller";
+import { createClientApp } from "../services/client-service/app";
+import { type ClientConfig, readClientConfig } from "../services/client-service/config";
+import { type CallTarget, TargetCallError } from "../services/client-service/targetCaller";
 import { runService } from "../services/shared/main";
 import { childTraceparent } from "../services/shared/trace";
 

@@ -3,10 +3,10 @@
  * for every request, with nothing cached. Everything else is the real client, so the
  * difference measured is the token strategy alone.
  */
-import { createClientApp } from "../services/client/app";
-import { readClientConfig } from "../services/client/config";
-import { googleIdTokenFetcher } from "../services/client/googleIdTokens";
-import { createTargetCaller } from "../services/client/targetCaller";
+import { createClientApp } from "../services/client-service/app";
+import { readClientConfig } from "../services/client-service/config";
+import { googleIdTokenFetcher } from "../services/client-service/googleIdTokens";
+import { createTargetCaller } from "../services/client-service/targetCaller";
 import { runService } from "../services/shared/main";
 
 void runService({

@@ -5,9 +5,9 @@
  * difference measured is authentication alone. Bundled for the benchmark only: no image ships
  * it, and the shipped client always authenticates.
  */
-import { createClientApp } from "../services/client/app";
-import { readClientConfig } from "../services/client/config";
-import { targetCall } from "../services/client/targetCaller";
+import { createClientApp } from "../services/client-service/app";
+import { readClientConfig } from "../services/client-service/config";
+import { targetCall } from "../services/client-service/targetCaller";
 import { runService } from "../services/shared/main";
 
 void runService({

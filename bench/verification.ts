@@ -25,8 +25,8 @@ import {
   DEFAULT_CLOCK_SKEW_SECONDS,
   GOOGLE_ISSUERS,
   verifyIdToken,
-} from "../services/target/verification/idToken";
-import { remoteKeySet } from "../services/target/verification/remoteKeySet";
+} from "../services/target-service/verification/idToken";
+import { remoteKeySet } from "../services/target-service/verification/remoteKeySet";
 import { median, round } from "./measure";
 import type { Progress } from "./progress";
 

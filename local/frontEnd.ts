@@ -30,7 +30,7 @@ import {
   GOOGLE_ISSUERS,
   REMOVED_SIGNATURE,
   TokenError,
-} from "../services/target/verification/idToken";
+} from "../services/target-service/verification/idToken";
 import {
   IDLE_CONNECTION_TIMEOUT_MS,
   listen,
@@ -38,8 +38,8 @@ import {
 } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import { asciiLowerCase, headerSafe } from "../services/shared/text";
-import { KeysUnavailableError, remoteKeySet } from "../services/target/verification/remoteKeySet";
-import { cachingVerifier } from "../services/target/verification/verifiedTokens";
+import { KeysUnavailableError, remoteKeySet } from "../services/target-service/verification/remoteKeySet";
+import { cachingVerifier } from "../services/target-service/verification/verifiedTokens";
 
 export interface FrontEndOptions {
   /** Base URL of the private service behind the front end. */

@@ -16,7 +16,7 @@ import {
   type TargetAuthMode,
   targetEnvironment,
 } from "../services/wiring";
-import { GOOGLE_ISSUERS } from "../services/target/verification/idToken";
+import { GOOGLE_ISSUERS } from "../services/target-service/verification/idToken";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
 import {
   bundlesRunningElsewhere,

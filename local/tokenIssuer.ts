@@ -14,7 +14,7 @@ import {
   type JWK,
   SignJWT,
 } from "jose";
-import { GOOGLE_ISSUERS } from "../services/target/verification/idToken";
+import { GOOGLE_ISSUERS } from "../services/target-service/verification/idToken";
 
 export type TokenFormat = "standard" | "full";
 

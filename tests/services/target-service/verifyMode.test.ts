@@ -3,11 +3,11 @@ import { EnvReader } from "../../../services/shared/env";
 import {
   MAX_LIFETIME_SECONDS,
   MAX_TOKEN_LENGTH,
-} from "../../../services/target/verification/idToken";
+} from "../../../services/target-service/verification/idToken";
 import type { RunningServer } from "../../../services/shared/lifecycle";
-import { createTargetApp } from "../../../services/target/app";
-import { authenticatorFromConfig, verifyingAuthenticator } from "../../../services/target/auth";
-import { readTargetConfig } from "../../../services/target/config";
+import { createTargetApp } from "../../../services/target-service/app";
+import { authenticatorFromConfig, verifyingAuthenticator } from "../../../services/target-service/auth";
+import { readTargetConfig } from "../../../services/target-service/config";
 import { captureLogs } from "../../helpers/logs";
 import { emailNearMisses } from "../../helpers/nearMisses";
 import { TestServers } from "../../helpers/servers";

@@ -1,12 +1,12 @@
 import { EnvReader } from "../../../services/shared/env";
 import type { RunningServer } from "../../../services/shared/lifecycle";
-import { authenticatorFromConfig } from "../../../services/target/auth";
-import { createTargetApp } from "../../../services/target/app";
-import { readTargetConfig } from "../../../services/target/config";
+import { authenticatorFromConfig } from "../../../services/target-service/auth";
+import { createTargetApp } from "../../../services/target-service/app";
+import { readTargetConfig } from "../../../services/target-service/config";
 import { captureLogs } from "../../helpers/logs";
 import { emailNearMisses } from "../../helpers/nearMisses";
 import { TestServers } from "../../helpers/servers";
-import { MAX_TOKEN_LENGTH } from "../../../services/target/verification/idToken";
+import { MAX_TOKEN_LENGTH } from "../../../services/target-service/verification/idToken";
 import {
   idTokenClaims,
   newSigningKey,

@@ -3,12 +3,12 @@ import {
   GOOGLE_ISSUERS,
   TokenError,
   verifyIdToken,
-} from "../../../../services/target/verification/idToken";
+} from "../../../../services/target-service/verification/idToken";
 import {
   KEY_FETCH_COOLDOWN_MS,
   KeysUnavailableError,
   remoteKeySet,
-} from "../../../../services/target/verification/remoteKeySet";
+} from "../../../../services/target-service/verification/remoteKeySet";
 import { TestServers } from "../../../helpers/servers";
 import {
   idTokenClaims,

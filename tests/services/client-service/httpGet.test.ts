@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import http from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { MAX_CONNECTIONS, httpGetter } from "../../../services/client/httpGet";
+import { MAX_CONNECTIONS, httpGetter } from "../../../services/client-service/httpGet";
 import { IDLE_CONNECTION_TIMEOUT_MS } from "../../../services/shared/lifecycle";
 
 /** A plain Node server whose handler also sees how many requests came on the same connection. */

@@ -1,5 +1,5 @@
-import { verifyIdToken } from "../../../../services/target/verification/idToken";
-import { remoteKeySet } from "../../../../services/target/verification/remoteKeySet";
+import { verifyIdToken } from "../../../../services/target-service/verification/idToken";
+import { remoteKeySet } from "../../../../services/target-service/verification/remoteKeySet";
 import { TestServers } from "../../../helpers/servers";
 import { idTokenClaims, newSigningKey, signToken } from "../../../helpers/tokens";
 

@@ -1,11 +1,11 @@
 import type { Request, Response } from "express";
 import type { Express } from "express";
-import { clientAppFromConfig } from "../../../services/client/app";
-import { readClientConfig } from "../../../services/client/config";
+import { clientAppFromConfig } from "../../../services/client-service/app";
+import { readClientConfig } from "../../../services/client-service/config";
 import { EnvReader } from "../../../services/shared/env";
 import type { RunningServer } from "../../../services/shared/lifecycle";
-import { targetAppFromConfig } from "../../../services/target/app";
-import { readTargetConfig } from "../../../services/target/config";
+import { targetAppFromConfig } from "../../../services/target-service/app";
+import { readTargetConfig } from "../../../services/target-service/config";
 import { captureLogs } from "../../helpers/logs";
 import {
   CLIENT_EMAIL,

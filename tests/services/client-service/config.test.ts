@@ -1,4 +1,4 @@
-import { readClientConfig } from "../../../services/client/config";
+import { readClientConfig } from "../../../services/client-service/config";
 import { ConfigError, EnvReader } from "../../../services/shared/env";
 
 function read(targetUrl: string) {

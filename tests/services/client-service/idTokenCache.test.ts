@@ -2,7 +2,7 @@ import {
   IdTokenCache,
   type IdTokenCacheOptions,
   TokenUnavailableError,
-} from "../../../services/client/idTokenCache";
+} from "../../../services/client-service/idTokenCache";
 
 const AUDIENCE = "https://target.example.run.app";
 

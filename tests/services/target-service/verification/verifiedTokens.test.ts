@@ -1,6 +1,6 @@
 import { errors, type JWTVerifyGetKey } from "jose";
-import { GOOGLE_ISSUERS } from "../../../../services/target/verification/idToken";
-import { cachingVerifier } from "../../../../services/target/verification/verifiedTokens";
+import { GOOGLE_ISSUERS } from "../../../../services/target-service/verification/idToken";
+import { cachingVerifier } from "../../../../services/target-service/verification/verifiedTokens";
 import {
   idTokenClaims,
   newSigningKey,

@@ -1,5 +1,5 @@
 import { ConfigError, EnvReader } from "../../../services/shared/env";
-import { GOOGLE_JWKS_URL, readTargetConfig } from "../../../services/target/config";
+import { GOOGLE_JWKS_URL, readTargetConfig } from "../../../services/target-service/config";
 
 function read(env: Record<string, string>) {
   return readTargetConfig(new EnvReader(env));
