@@ -47,14 +47,17 @@ export interface StackConfig {
   targetAuthMode: TargetAuthMode;
   /** The one header the client carries its ID token in when targetAuthMode is cloud-run. */
   tokenHeader: TokenHeader;
-  /** Whether the Google provider refuses to delete or replace the services (a guard in the state). */
-  deletionProtection: boolean;
-  /** Instances each service keeps running when idle, and at most. */
-  scaling: { minInstances: number; maxInstances: number };
-  /** Per instance: CPU limit, memory limit (e.g. `512Mi`) and requests served at once. */
-  resources: { cpu: (typeof CPU_LIMITS)[number]; memory: string; concurrency: number };
-  /** Whether instances are billed (and get CPU) per request or for their whole lifetime. */
-  billing: Billing;
+  /** What both Cloud Run services are given. */
+  cloudRun: {
+    /** Whether the Google provider refuses to delete or replace the services (a guard in the state). */
+    deletionProtection: boolean;
+    /** Instances each service keeps running when idle, and at most. */
+    scaling: { minInstances: number; maxInstances: number };
+    /** Per instance: CPU limit, memory limit (e.g. `512Mi`) and requests served at once. */
+    resources: { cpu: (typeof CPU_LIMITS)[number]; memory: string; concurrency: number };
+    /** Whether instances are billed (and get CPU) per request or for their whole lifetime. */
+    billing: Billing;
+  };
   /** How many image versions the registry keeps, and when it drops untagged ones. */
   imageRetention: { keepVersions: number; deleteUntaggedAfterDays: number };
   /** Whether `pulumi preview` builds the images too, to surface Dockerfile errors early. */
@@ -183,7 +186,9 @@ class Reader {
 }
 
 /** The CPU and memory limits, checked together as Cloud Run checks them. */
-function resourceLimits(reader: Reader): Pick<StackConfig["resources"], "cpu" | "memory"> {
+function resourceLimits(
+  reader: Reader,
+): Pick<StackConfig["cloudRun"]["resources"], "cpu" | "memory"> {
   const cpu = reader.oneOf("cpu", CPU_LIMITS);
   const memory = reader.string("memory");
   const memoryMiB = mebibytes(memory);
@@ -262,10 +267,12 @@ export function loadStackConfig(): StackConfig {
     publicAccess: reader.oneOf("publicAccess", PUBLIC_ACCESS),
     targetAuthMode: reader.oneOf("targetAuthMode", TARGET_AUTH_MODES),
     tokenHeader: reader.oneOf("tokenHeader", TOKEN_HEADERS),
-    deletionProtection: reader.boolean("deletionProtection"),
-    scaling: { minInstances, maxInstances },
-    resources: { ...resourceLimits(reader), concurrency: reader.integer("concurrency", 1, 1000) },
-    billing: reader.oneOf("billing", BILLING),
+    cloudRun: {
+      deletionProtection: reader.boolean("deletionProtection"),
+      scaling: { minInstances, maxInstances },
+      resources: { ...resourceLimits(reader), concurrency: reader.integer("concurrency", 1, 1000) },
+      billing: reader.oneOf("billing", BILLING),
+    },
     imageRetention: {
       keepVersions: reader.integer("keepImageVersions", 1, 100),
       deleteUntaggedAfterDays: reader.integer("deleteUntaggedImagesAfterDays", 1, 365),

@@ -11,10 +11,18 @@ import { type ChainEndpoints, waitForChain } from "./chainWait";
 /** The name the engine knows the hook by. */
 export const CHAIN_READY_HOOK = "wait-for-working-chain";
 
+/** The stack's settings of the wait. */
 export interface ChainReadySettings {
   /** False for a deployer that cannot reach the client: then no hook is attached at all. */
-  enabled: boolean;
-  timeoutMs: number;
+  waitForChain: boolean;
+  /** How long one wait may take before it fails the deployment. */
+  waitForChainMinutes: number;
+}
+
+/** The chain's far end as the program declares it: the client service and its account. */
+export interface ChainEnds {
+  client: { uri: pulumi.Input<string> };
+  clientAccount: { email: pulumi.Input<string> };
 }
 
 /** Where to attach the hook; empty bindings when the wait is turned off. */
@@ -42,20 +50,21 @@ function known<T>(output: pulumi.Output<T>, ms: number, what: string): Promise<T
 }
 
 /**
- * The hooks, waiting on the endpoints `endpoints` returns. It is called only when a hook runs,
+ * The hooks, waiting on the client that `ends` returns. It is called only when a hook runs,
  * after the program has declared every resource, so it may name resources declared after
  * this call.
  */
 export function chainReadyHooks(
-  settings: ChainReadySettings,
-  endpoints: () => { [K in keyof ChainEndpoints]: pulumi.Input<ChainEndpoints[K]> },
+  { waitForChain: enabled, waitForChainMinutes }: ChainReadySettings,
+  ends: () => ChainEnds,
 ): ChainReadyHooks {
-  if (!settings.enabled) return { afterCreateOrUpdate: {}, afterUpdate: {} };
-  const { timeoutMs } = settings;
+  if (!enabled) return { afterCreateOrUpdate: {}, afterUpdate: {} };
+  const timeoutMs = waitForChainMinutes * 60_000;
 
   const waitOnce = async (): Promise<void> => {
+    const { client, clientAccount } = ends();
     const chain: ChainEndpoints = await known(
-      pulumi.output(endpoints()),
+      pulumi.output({ clientUrl: client.uri, clientAccount: clientAccount.email }),
       timeoutMs,
       "the client's URL",
     );

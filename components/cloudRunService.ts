@@ -56,8 +56,8 @@ export interface CloudRunServiceArgs {
   ingress: Ingress;
   /** How unauthenticated callers get in; leave it out to keep the invoker IAM check on. */
   publicAccess?: PublicAccess;
-  /** Audiences accepted in ID tokens besides the service's URL. */
-  customAudiences?: string[];
+  /** An audience accepted in ID tokens besides the service's URL. */
+  customAudience?: string;
   /** Whether the provider refuses to delete or replace the service (a guard in the state); required. */
   deletionProtection: boolean;
   /** Bounds on the number of instances. */
@@ -78,6 +78,9 @@ export interface CloudRunServiceArgs {
 }
 
 export class CloudRunService extends pulumi.ComponentResource {
+  /** The component's type token, part of the URN of everything it holds. */
+  static readonly TYPE = "cloud-run-private-calls:components:CloudRunService";
+
   /** The service's dedicated identity. */
   public readonly serviceAccount: gcp.serviceaccount.Account;
   public readonly service: gcp.cloudrunv2.Service;
@@ -86,7 +89,7 @@ export class CloudRunService extends pulumi.ComponentResource {
 
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     checkArgs(name, args);
-    super("cloud-run-private-calls:components:CloudRunService", name, {}, opts);
+    super(CloudRunService.TYPE, name, {}, opts);
 
     // Children inherit neither their parent's dependsOn nor its hooks. The service and its
     // public grant call APIs that whatever the component waits for (typically enabling those
@@ -106,7 +109,7 @@ export class CloudRunService extends pulumi.ComponentResource {
         description: args.description,
         ingress: CLOUD_RUN_INGRESS[args.ingress],
         invokerIamDisabled: args.publicAccess === "invoker-iam-disabled",
-        customAudiences: args.customAudiences,
+        customAudiences: args.customAudience === undefined ? undefined : [args.customAudience],
         deletionProtection: args.deletionProtection,
         template: {
           serviceAccount: this.serviceAccount.email,

@@ -11,11 +11,16 @@ export interface ImageRetention {
   deleteUntaggedAfterDays: number;
 }
 
-/** A Docker repository named `<namePrefix>-images` in `region`, cleaned up as `retention` says. */
+/** Where the registry is, and how it keeps images: read from the stack's configuration. */
+export interface ImageRegistrySettings {
+  namePrefix: string;
+  region: string;
+  imageRetention: ImageRetention;
+}
+
+/** A Docker repository named `<namePrefix>-images` in `region`, cleaned up as `imageRetention` says. */
 export function imageRegistry(
-  namePrefix: string,
-  region: string,
-  retention: ImageRetention,
+  { namePrefix, region, imageRetention }: ImageRegistrySettings,
   opts: pulumi.CustomResourceOptions,
 ): gcp.artifactregistry.Repository {
   return new gcp.artifactregistry.Repository(
@@ -24,7 +29,7 @@ export function imageRegistry(
       repositoryId: `${namePrefix}-images`,
       location: region,
       format: "DOCKER",
-      ...imageCleanup(retention),
+      ...imageCleanup(imageRetention),
     },
     opts,
   );

@@ -10,13 +10,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import * as pulumi from "@pulumi/pulumi";
-
-/** The APIs the stack enables itself: once enabled, waiting is all an error about them needs. */
-export const STACK_APIS = [
-  "run.googleapis.com",
-  "artifactregistry.googleapis.com",
-  "iam.googleapis.com",
-] as const;
+import { STACK_APIS } from "./stackApis";
 
 /**
  * The APIs the program cannot enable itself: the Google provider reads the project through Cloud

@@ -190,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       "target",
       targetEmail,
       0,
-      targetEnvironment({ projectId, clientEmail, targetAuthMode, audience: targetUrl }),
+      targetEnvironment({ project: projectId, clientEmail, targetAuthMode, audience: targetUrl }),
     );
     const invokers = [clientEmail];
     const frontEnd = await startFrontEnd({
@@ -217,7 +217,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clientEmail,
       clientPort,
       clientEnvironment({
-        projectId,
+        project: projectId,
         // With internal ingress the client calls through the VPC, still for the target's URL.
         targetUrl: internalRoute?.url ?? frontEnd.url,
         audience: frontEnd.url,

@@ -53,10 +53,5 @@ export function nodeFlags(memory: string): string[] {
   ];
 }
 
-/** What follows `node` in the image: the flags for `memory`, then the bundle. */
-export function imageArguments(memory: string): string[] {
-  return [...nodeFlags(memory), "server.js"];
-}
-
 /** The flags at the image's default memory: what `npm start` and the tests run with. */
 export const NODE_FLAGS: readonly string[] = nodeFlags(IMAGE_MEMORY);

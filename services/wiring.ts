@@ -1,12 +1,14 @@
 /**
  * What the deployed stack and the local stack (`npm start`) must agree on: the two services'
- * account ids and e-mails, and the environment each service runs with. Both index.ts and
+ * account ids and e-mails, the environment and command line each service runs with, and the
+ * health path Cloud Run probes. Both index.ts and
  * local/stack.ts build these values here, so what runs on a laptop cannot drift from what is
  * deployed.
  *
  * The builders are generic in the value type: the Pulumi program passes outputs (a URL that is
  * only known once the target exists), the local stack passes strings.
  */
+import { nodeFlags } from "./nodeCommand";
 
 /** Both services answer 200 here once they can serve; Cloud Run and the local stack probe it. */
 export const HEALTH_PATH = "/health";
@@ -65,7 +67,8 @@ export function serviceAccounts(
 }
 
 export interface TargetWiring<Value> {
-  projectId: Value;
+  /** The Google Cloud project the services run in. */
+  project: Value;
   /** The client's service-account e-mail: the one caller the target admits. */
   clientEmail: Value;
   targetAuthMode: TargetAuthMode;
@@ -75,13 +78,13 @@ export interface TargetWiring<Value> {
 
 /** The target's environment: it admits only the client, checking tokens as `targetAuthMode` says. */
 export function targetEnvironment<Value>({
-  projectId,
+  project,
   clientEmail,
   targetAuthMode,
   audience,
 }: TargetWiring<Value>) {
   return {
-    GOOGLE_CLOUD_PROJECT: projectId,
+    GOOGLE_CLOUD_PROJECT: project,
     AUTH_MODE: targetAuthMode,
     ALLOWED_INVOKERS: clientEmail,
     ...(targetAuthMode === "verify" && { AUDIENCES: audience }),
@@ -89,7 +92,8 @@ export function targetEnvironment<Value>({
 }
 
 export interface ClientWiring<Value> {
-  projectId: Value;
+  /** The Google Cloud project the services run in. */
+  project: Value;
   /** The target's URL: the only URL the client ever calls. */
   targetUrl: Value;
   /** The ID token's audience: the target's URL, or a custom audience the target accepts. */
@@ -110,9 +114,17 @@ export function clientTokenHeader(
 /** The client's environment: where the target is and which audience its token is for. */
 export function clientEnvironment<Value>(wiring: ClientWiring<Value>) {
   return {
-    GOOGLE_CLOUD_PROJECT: wiring.projectId,
+    GOOGLE_CLOUD_PROJECT: wiring.project,
     TARGET_URL: wiring.targetUrl,
     TARGET_AUDIENCE: wiring.audience,
     TOKEN_HEADER: clientTokenHeader(wiring.targetAuthMode, wiring.tokenHeader),
   };
+}
+
+/**
+ * What follows `node` in a service's image for an instance with `memory`: the heap flags of
+ * services/nodeCommand.ts's rule, then the bundle. The stack sets it as the container's args.
+ */
+export function imageArguments(memory: string): string[] {
+  return [...nodeFlags(memory), "server.js"];
 }

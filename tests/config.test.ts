@@ -77,8 +77,9 @@ describe("Pulumi.yaml", () => {
       const config = await stackConfig();
       const values: Record<string, unknown> = {
         ...config,
-        ...config.scaling,
-        ...config.resources,
+        ...config.cloudRun,
+        ...config.cloudRun.scaling,
+        ...config.cloudRun.resources,
         keepImageVersions: config.imageRetention.keepVersions,
         deleteUntaggedImagesAfterDays: config.imageRetention.deleteUntaggedAfterDays,
       };
@@ -165,7 +166,7 @@ describe("invalid configuration", () => {
   ])(
     "with cpu=%s, memory=%s is accepted and memory=%s refused: Cloud Run allows %s",
     async (cpu, accepted, refused, range) => {
-      expect((await stackConfig({ cpu, memory: accepted })).resources).toMatchObject({
+      expect((await stackConfig({ cpu, memory: accepted })).cloudRun.resources).toMatchObject({
         cpu,
         memory: accepted,
       });
@@ -176,15 +177,17 @@ describe("invalid configuration", () => {
   );
 
   test("256Mi is the least memory accepted; 128Mi, which Cloud Run allows, is refused", async () => {
-    expect((await stackConfig({ memory: "256Mi" })).resources.memory).toBe("256Mi");
+    expect((await stackConfig({ memory: "256Mi" })).cloudRun.resources.memory).toBe("256Mi");
     expect(await refusal({ memory: "128Mi" })).toContain(
       'config "memory" must be a size from 256Mi to 32Gi written like 512Mi or 1Gi (got "128Mi")',
     );
   });
 
   test("billing is request-based by default and instance-based when configured", async () => {
-    expect((await stackConfig()).billing).toBe("request-based");
-    expect((await stackConfig({ billing: "instance-based" })).billing).toBe("instance-based");
+    expect((await stackConfig()).cloudRun.billing).toBe("request-based");
+    expect((await stackConfig({ billing: "instance-based" })).cloudRun.billing).toBe(
+      "instance-based",
+    );
   });
 
   test("the default memory with 4 CPUs is refused before Cloud Run would refuse it", async () => {
@@ -226,7 +229,6 @@ test("the stack's own keys and the provider's keys are read from Pulumi config",
   expect(config).toMatchObject({
     project: "my-project",
     region: "us-central1",
-    scaling: { minInstances: 0, maxInstances: 7 },
-    deletionProtection: true,
+    cloudRun: { scaling: { minInstances: 0, maxInstances: 7 }, deletionProtection: true },
   });
 });

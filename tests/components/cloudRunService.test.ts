@@ -118,10 +118,10 @@ describe("options", () => {
     expect(grant.replaceWith).toEqual([service.urn]);
   });
 
-  test("internal ingress, custom audiences and a VPC subnet reach the Cloud Run service", async () => {
+  test("internal ingress, a custom audience and a VPC subnet reach the Cloud Run service", async () => {
     const { engine } = await build({
       ingress: "internal",
-      customAudiences: ["https://api.example.com"],
+      customAudience: "https://api.example.com",
       vpcSubnet: "run-egress",
     });
     expect(only(engine, TYPES.runService).inputs).toMatchObject({

@@ -7,13 +7,8 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DIST_DIR, spawnBundle } from "../../local/launcher";
-import {
-  IMAGE_MEMORY,
-  imageArguments,
-  mebibytes,
-  NODE_FLAGS,
-  nodeFlags,
-} from "../../services/nodeCommand";
+import { IMAGE_MEMORY, mebibytes, NODE_FLAGS, nodeFlags } from "../../services/nodeCommand";
+import { imageArguments } from "../../services/wiring";
 
 const DOCKERFILE = path.join(__dirname, "..", "..", "services", "Dockerfile");
 

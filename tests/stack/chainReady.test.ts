@@ -70,9 +70,10 @@ describe("the hook's function, against the local stack", () => {
   /** The hook as the program builds it, for the local stack's client. */
   async function hookFor(running: LocalStack, timeoutMs: number) {
     await startMockedEngine();
-    const { afterCreateOrUpdate } = chainReadyHooks({ enabled: true, timeoutMs }, () => ({
-      clientUrl: running.services.client.url,
-      clientAccount: running.services.client.email,
+    const settings = { waitForChain: true, waitForChainMinutes: timeoutMs / 60_000 };
+    const { afterCreateOrUpdate } = chainReadyHooks(settings, () => ({
+      client: { uri: running.services.client.url },
+      clientAccount: { email: running.services.client.email },
     }));
     const [hook] = afterCreateOrUpdate.afterCreate ?? [];
     if (hook === undefined || typeof hook === "function") throw new Error("no named hook");
@@ -104,9 +105,9 @@ describe("the hook's function, against the local stack", () => {
 
   test("with the wait turned off there is no hook to attach", () => {
     expect(
-      chainReadyHooks({ enabled: false, timeoutMs: 1 }, () => ({
-        clientUrl: "",
-        clientAccount: "",
+      chainReadyHooks({ waitForChain: false, waitForChainMinutes: 1 }, () => ({
+        client: { uri: "" },
+        clientAccount: { email: "" },
       })),
     ).toEqual({
       afterCreateOrUpdate: {},
