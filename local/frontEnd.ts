@@ -38,7 +38,10 @@ import {
 } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import { asciiLowerCase, headerSafe } from "../services/shared/text";
-import { KeysUnavailableError, remoteKeySet } from "../services/target-service/verification/remoteKeySet";
+import {
+  KeysUnavailableError,
+  remoteKeySet,
+} from "../services/target-service/verification/remoteKeySet";
 import { cachingVerifier } from "../services/target-service/verification/verifiedTokens";
 
 export interface FrontEndOptions {

@@ -104,8 +104,8 @@ export class EnvReader {
   }
 
   /** The HTTP port, from PORT as Cloud Run sets it. */
-  port(fallback = 8080): number {
-    return this.integer("PORT", fallback, { min: 0, max: 65535 });
+  port(): number {
+    return this.integer("PORT", 8080, { min: 0, max: 65535 });
   }
 }
 

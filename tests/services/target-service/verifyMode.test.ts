@@ -6,7 +6,10 @@ import {
 } from "../../../services/target-service/verification/idToken";
 import type { RunningServer } from "../../../services/shared/lifecycle";
 import { createTargetApp } from "../../../services/target-service/app";
-import { authenticatorFromConfig, verifyingAuthenticator } from "../../../services/target-service/auth";
+import {
+  authenticatorFromConfig,
+  verifyingAuthenticator,
+} from "../../../services/target-service/auth";
 import { readTargetConfig } from "../../../services/target-service/config";
 import { captureLogs } from "../../helpers/logs";
 import { emailNearMisses } from "../../helpers/nearMisses";
