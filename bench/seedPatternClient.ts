@@ -1,24 +1,29 @@
 /**
  * The seed's pattern, kept as the benchmark's point of comparison: a metadata-server round trip
- * for every request, with nothing cached. Everything else is the real client, so the
+ * for every request, with nothing cached, the token sent where TOKEN_HEADER says. The app, the token fetch (`googleIdTokenFetcher`, which asks
+ * the metadata server on every call) and the connection pool are the shipped client's, so the
  * difference measured is the token strategy alone.
  */
 import { createClientApp } from "../services/client-service/app";
 import { readClientConfig } from "../services/client-service/config";
 import { googleIdTokenFetcher } from "../services/client-service/googleIdTokens";
-import { createTargetCaller } from "../services/client-service/targetCaller";
 import { runService } from "../services/shared/main";
+import { baselineCall } from "./baselineCall";
 
 void runService({
   name: "seed-pattern-client",
   readConfig: readClientConfig,
-  createApp: (config, logger) =>
-    createClientApp({
+  createApp: (config, logger) => {
+    const fetchToken = googleIdTokenFetcher(config.audience);
+    return createClientApp({
       logger,
       projectId: config.projectId,
-      callTarget: createTargetCaller({
-        ...config,
-        tokens: { get: googleIdTokenFetcher(config.audience), invalidate: () => undefined },
+      callTarget: baselineCall(config, async () => {
+        const bearer = `Bearer ${await fetchToken()}`;
+        return config.tokenHeader === "both"
+          ? { "x-serverless-authorization": bearer, authorization: bearer }
+          : { [config.tokenHeader]: bearer };
       }),
-    }),
+    });
+  },
 });

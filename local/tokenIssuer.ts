@@ -5,15 +5,7 @@
  * tokens and exports the public keys.
  */
 import { createHash, randomBytes } from "node:crypto";
-import {
-  type CryptoKey,
-  exportJWK,
-  exportSPKI,
-  generateKeyPair,
-  type GenerateKeyPairResult,
-  type JWK,
-  SignJWT,
-} from "jose";
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from "jose";
 import { GOOGLE_ISSUERS } from "../services/target-service/verification/idToken";
 
 export type TokenFormat = "standard" | "full";
@@ -38,22 +30,13 @@ interface SigningKey {
 export interface TokenIssuerOptions {
   /** Seconds between `iat` and `exp`; Google uses one hour. */
   lifetimeSeconds?: number;
-  /**
-   * Sign with this key pair instead of a new one: the benchmark brings a key it holds an X.509
-   * certificate for.
-   */
-  keyPair?: GenerateKeyPairResult;
 }
 
 /** How many keys stay published after rotation, as Google keeps the previous key listed. */
 const PUBLISHED_KEYS = 2;
 
-async function newSigningKey(
-  keyPair: GenerateKeyPairResult | Promise<GenerateKeyPairResult> = generateKeyPair("RS256", {
-    modulusLength: 2048,
-  }),
-): Promise<SigningKey> {
-  const { privateKey, publicKey } = await keyPair;
+async function newSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
   const kid = randomBytes(20).toString("hex");
   return {
     kid,
@@ -76,7 +59,7 @@ export class TokenIssuer {
 
   constructor(options: TokenIssuerOptions = {}) {
     this.lifetimeSeconds = options.lifetimeSeconds ?? 3600;
-    this.keys = newSigningKey(options.keyPair).then((key) => [key]);
+    this.keys = newSigningKey().then((key) => [key]);
   }
 
   /** The id of the key new tokens are signed with. */

@@ -6,8 +6,6 @@ import type { Express } from "express";
 import { createServiceApp, getOnly, requestLog, requestTrace, sendError } from "../shared/httpApp";
 import type { Logger } from "../shared/logger";
 import type { ClientConfig } from "./config";
-import { googleIdTokenFetcher } from "./googleIdTokens";
-import { IdTokenCache } from "./idTokenCache";
 import { type CallTarget, createTargetCaller, TargetCallError } from "./targetCaller";
 
 export interface ClientAppDependencies {
@@ -42,15 +40,9 @@ export function createClientApp({ logger, projectId, callTarget }: ClientAppDepe
  * server.ts runs and what tests start.
  */
 export function clientAppFromConfig(config: ClientConfig, logger: Logger): Express {
-  const tokens = new IdTokenCache({
-    fetchToken: googleIdTokenFetcher(config.audience),
-    audience: config.audience,
-    onBackgroundFailure: (error) =>
-      logger.warn({ reason: error.message }, "background ID-token refresh failed"),
-  });
   return createClientApp({
     logger,
     projectId: config.projectId,
-    callTarget: createTargetCaller({ ...config, tokens }),
+    callTarget: createTargetCaller(config, logger),
   });
 }

@@ -41,11 +41,6 @@ export type HttpGet = (
   signal: AbortSignal,
 ) => Promise<HttpAnswer>;
 
-export interface HttpGetterOptions {
-  /** Idle kept-alive connections are closed after this long. */
-  idleSocketTimeoutMs?: number;
-}
-
 /** An HTTP or HTTPS agent, and the request function that goes with it. */
 interface Transport {
   agent: http.Agent;
@@ -53,13 +48,13 @@ interface Transport {
 }
 
 /** A GET function bound to one URL, with its own pool of kept-alive connections. */
-export function httpGetter(url: URL, options: HttpGetterOptions = {}): HttpGet {
+export function httpGetter(url: URL): HttpGet {
   const secure = url.protocol === "https:";
   const agentOptions = {
     keepAlive: true,
     // For a kept-alive agent this is how long a free socket may stay idle. An answer's
     // `Keep-Alive: timeout=N` shortens it further, but only when it is set.
-    timeout: options.idleSocketTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
+    timeout: IDLE_CONNECTION_TIMEOUT_MS,
     maxSockets: MAX_CONNECTIONS,
   };
   // https, and with it TLS and its store of root certificates (about 5 MB resident), is loaded

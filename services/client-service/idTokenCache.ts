@@ -32,12 +32,12 @@ export interface IdTokenCacheOptions {
   fetchToken: IdTokenFetcher;
   /** The audience every token must be for. */
   audience: string;
-  /** Give up on a fetch after this long. */
-  fetchTimeoutMs?: number;
   /** Told when a background refresh fails (the current token is still served). */
-  onBackgroundFailure?: (error: TokenUnavailableError) => void;
-  now?: () => number;
+  onBackgroundFailure: (error: TokenUnavailableError) => void;
 }
+
+/** A fetch that has not answered after this long is given up. */
+const FETCH_TIMEOUT_MS = 5_000;
 
 /** A background refresh starts when the token has less than this left (at most a quarter of its life). */
 const REFRESH_AHEAD_MS = 5 * 60_000;
@@ -50,13 +50,6 @@ interface CachedToken {
   refreshAt: number;
   /** From here on, the token is too close to expiry to hand out. */
   usableUntil: number;
-}
-
-/** What the target caller needs from a token source. */
-export interface TokenSource {
-  get(): Promise<string>;
-  /** The target rejected this token; the next `get` must not return it. */
-  invalidate(token: string): void;
 }
 
 /**
@@ -75,24 +68,19 @@ interface Backoff {
   error: TokenUnavailableError;
 }
 
-export class IdTokenCache implements TokenSource {
+export class IdTokenCache {
   private current: CachedToken | undefined;
   /** Every caller that needs a new token while one is being fetched waits for that one. */
   private readonly refresh = singleFlight(() => this.fetch());
   /** The background refresh under way, if any: its failure is reported once, by itself. */
   private backgroundRefresh: Promise<void> | undefined;
   private backoff: Backoff | undefined;
-  private readonly now: () => number;
-  private readonly fetchTimeoutMs: number;
 
-  constructor(private readonly options: IdTokenCacheOptions) {
-    this.now = options.now ?? Date.now;
-    this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
-  }
+  constructor(private readonly options: IdTokenCacheOptions) {}
 
   async get(): Promise<string> {
     const current = this.current;
-    const now = this.now();
+    const now = Date.now();
     if (current && now < current.refreshAt) return current.token;
     if (current && now < current.usableUntil) {
       this.refreshInBackground(now);
@@ -107,13 +95,14 @@ export class IdTokenCache implements TokenSource {
     this.backgroundRefresh = this.refresh()
       .then(
         () => undefined,
-        (error: TokenUnavailableError) => this.options.onBackgroundFailure?.(error),
+        (error: TokenUnavailableError) => this.options.onBackgroundFailure(error),
       )
       .finally(() => {
         this.backgroundRefresh = undefined;
       });
   }
 
+  /** The target rejected this token; the next `get` must not return it. */
   invalidate(token: string): void {
     // Only the token that failed is dropped, so many requests rejected with the same token
     // still cause a single refetch, and a newer token is never thrown away.
@@ -124,8 +113,8 @@ export class IdTokenCache implements TokenSource {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no answer within ${this.fetchTimeoutMs} ms`)),
-        this.fetchTimeoutMs,
+        () => reject(new Error(`no answer within ${FETCH_TIMEOUT_MS} ms`)),
+        FETCH_TIMEOUT_MS,
       );
     });
     let token: string;
@@ -150,7 +139,7 @@ export class IdTokenCache implements TokenSource {
     const delayMs = this.backoff
       ? Math.min(this.backoff.delayMs * 2, MAX_BACKOFF_MS)
       : FIRST_BACKOFF_MS;
-    this.backoff = { until: this.now() + delayMs, delayMs, error };
+    this.backoff = { until: Date.now() + delayMs, delayMs, error };
   }
 
   /**
@@ -160,7 +149,7 @@ export class IdTokenCache implements TokenSource {
    * used for most of its life.
    */
   private schedule(token: string): CachedToken {
-    const now = this.now();
+    const now = Date.now();
     // The reasons below never quote the answer: it may be a token, if not the right one.
     const unusable = (reason: string) =>
       new TokenUnavailableError(`the metadata server's answer ${reason}`, { unusable: true });

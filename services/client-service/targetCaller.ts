@@ -7,9 +7,12 @@
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ClientTokenHeader } from "../wiring";
+import { AnswerError } from "../shared/answerError";
+import type { Logger } from "../shared/logger";
 import { childTraceparent, type TraceContext } from "../shared/trace";
+import { googleIdTokenFetcher } from "./googleIdTokens";
 import { type HttpAnswer, httpGetter } from "./httpGet";
-import { type TokenSource, TokenUnavailableError } from "./idTokenCache";
+import { IdTokenCache, TokenUnavailableError } from "./idTokenCache";
 
 export interface TargetAnswer {
   target: { url: string; status: number; body: unknown };
@@ -22,23 +25,26 @@ export interface TargetAnswer {
  * A failed call. `status`, `code`, `message` and `hint` go to the caller; `reason` holds
  * internal detail for the log only.
  */
-export class TargetCallError extends Error {
+export class TargetCallError extends AnswerError<502 | 503 | 504> {
   override readonly name = "TargetCallError";
   constructor(
-    readonly status: 502 | 503 | 504,
-    readonly code: string,
+    status: 502 | 503 | 504,
+    code: string,
     message: string,
     readonly hint: string | undefined,
     readonly reason: string,
     readonly targetStatus?: number,
   ) {
-    super(message);
+    super(status, code, message);
   }
 }
 
-export interface TargetCallerOptions extends TargetCallOptions {
+export interface TargetCallerOptions {
+  targetUrl: URL;
+  /** What the ID tokens are for; named in the hint of a 401, which most often means the wrong one. */
+  audience: string;
   tokenHeader: ClientTokenHeader;
-  tokens: TokenSource;
+  timeoutMs: number;
 }
 
 export type CallTarget = (trace: TraceContext) => Promise<TargetAnswer>;
@@ -66,7 +72,7 @@ function parseBody(answer: HttpAnswer): unknown {
   return answer.body;
 }
 
-function rejection(answer: HttpAnswer, options: TargetCallOptions): TargetCallError {
+function rejection(answer: HttpAnswer, options: TargetCallerOptions): TargetCallError {
   const { status } = answer;
   const detail = `target answered HTTP ${status}`;
   if (status === 401) {
@@ -109,17 +115,6 @@ function rejection(answer: HttpAnswer, options: TargetCallOptions): TargetCallEr
   );
 }
 
-/** Sends the GET to the target with the call's trace context, plus `headers`. */
-export type SendToTarget = (headers: OutgoingHttpHeaders) => Promise<HttpAnswer>;
-
-/** The target's answer to a call, and whether it took a second, freshly authenticated attempt. */
-export interface Exchange {
-  answer: HttpAnswer;
-  retriedWithFreshToken: boolean;
-  /** The credentials sent, which must never come back out in what the client relays. */
-  sentTokens: readonly string[];
-}
-
 /**
  * Whether the answer carries one of the tokens sent. The signature is what makes a token
  * usable, so finding it anywhere in the answer counts, whatever surrounds it; a target that
@@ -132,25 +127,44 @@ function echoesToken(answer: HttpAnswer, tokens: readonly string[]): boolean {
   });
 }
 
-export interface TargetCallOptions {
-  targetUrl: URL;
-  /** Named in the hint of a 401, which most often means the wrong audience. */
-  audience: string;
-  timeoutMs: number;
-}
-
 /**
- * A call to the target around `exchange`, which adds the credentials: the timeout over the
- * whole call, the answer's shape, and every failure translated into an answer. The client's
- * call (below) adds an ID token; the benchmark's unauthenticated baseline adds nothing and
- * otherwise does the same work.
+ * The client's call: an ID token from the metadata server, cached, in `tokenHeader`; one retry
+ * with a fresh token after a 401; the timeout over the whole call, retry included; and every
+ * failure translated into an answer.
  */
-export function targetCall(
-  options: TargetCallOptions,
-  exchange: (send: SendToTarget) => Promise<Exchange>,
-): CallTarget {
-  const { targetUrl, timeoutMs } = options;
+export function createTargetCaller(options: TargetCallerOptions, logger: Logger): CallTarget {
+  const { targetUrl, audience, tokenHeader, timeoutMs } = options;
   const get = httpGetter(targetUrl);
+  const tokens = new IdTokenCache({
+    fetchToken: googleIdTokenFetcher(audience),
+    audience,
+    onBackgroundFailure: (error) =>
+      logger.warn({ reason: error.message }, "background ID-token refresh failed"),
+  });
+
+  async function token(): Promise<string> {
+    try {
+      return await tokens.get();
+    } catch (error) {
+      if (!(error instanceof TokenUnavailableError)) throw error;
+      throw new TargetCallError(
+        503,
+        "identity_token_unavailable",
+        "The client could not get an identity token from the metadata server",
+        error.unusable
+          ? `The metadata server answered, but not with an unexpired ID token for "${audience}"; check that GCE_METADATA_HOST (if set) points at a metadata server, and that the machine's clock is right.`
+          : "On Cloud Run this comes from the service's own service account; locally, check that the metadata stand-in runs and GCE_METADATA_HOST points at it.",
+        error.message,
+      );
+    }
+  }
+
+  const credentials = (idToken: string): OutgoingHttpHeaders => {
+    const bearer = `Bearer ${idToken}`;
+    return tokenHeader === "both"
+      ? { "x-serverless-authorization": bearer, authorization: bearer }
+      : { [tokenHeader]: bearer };
+  };
 
   return async (trace) => {
     const started = performance.now();
@@ -162,13 +176,27 @@ export function targetCall(
       () => controller.abort(new DOMException("the call timed out", "TimeoutError")),
       timeoutMs,
     );
-    const send: SendToTarget = (headers) =>
-      get(
-        { ...headers, traceparent: childTraceparent(trace), accept: "application/json" },
+    /** The credentials sent, which must never come back out in what the client relays. */
+    const sentTokens: string[] = [];
+    const send = async (): Promise<HttpAnswer> => {
+      const idToken = await token();
+      sentTokens.push(idToken);
+      return get(
+        {
+          ...credentials(idToken),
+          traceparent: childTraceparent(trace),
+          accept: "application/json",
+        },
         controller.signal,
       );
+    };
     try {
-      const { answer, retriedWithFreshToken, sentTokens } = await exchange(send);
+      let answer = await send();
+      const retriedWithFreshToken = answer.status === 401;
+      if (retriedWithFreshToken) {
+        tokens.invalidate(sentTokens[0]!);
+        answer = await send();
+      }
       if (echoesToken(answer, sentTokens)) {
         throw new TargetCallError(
           502,
@@ -207,48 +235,4 @@ export function targetCall(
       clearTimeout(timer);
     }
   };
-}
-
-/** The client's call: an ID token in `tokenHeader`, and one retry with a fresh token after a 401. */
-export function createTargetCaller(options: TargetCallerOptions): CallTarget {
-  const { tokenHeader, tokens } = options;
-
-  async function token(): Promise<string> {
-    try {
-      return await tokens.get();
-    } catch (error) {
-      if (!(error instanceof TokenUnavailableError)) throw error;
-      throw new TargetCallError(
-        503,
-        "identity_token_unavailable",
-        "The client could not get an identity token from the metadata server",
-        error.unusable
-          ? `The metadata server answered, but not with an unexpired ID token for "${options.audience}"; check that GCE_METADATA_HOST (if set) points at a metadata server, and that the machine's clock is right.`
-          : "On Cloud Run this comes from the service's own service account; locally, check that the metadata stand-in runs and GCE_METADATA_HOST points at it.",
-        error.message,
-      );
-    }
-  }
-
-  const credentials = (idToken: string): OutgoingHttpHeaders => {
-    const bearer = `Bearer ${idToken}`;
-    return tokenHeader === "both"
-      ? { "x-serverless-authorization": bearer, authorization: bearer }
-      : { [tokenHeader]: bearer };
-  };
-
-  return targetCall(options, async (send) => {
-    const first = await token();
-    const answer = await send(credentials(first));
-    if (answer.status !== 401) {
-      return { answer, retriedWithFreshToken: false, sentTokens: [first] };
-    }
-    tokens.invalidate(first);
-    const fresh = await token();
-    return {
-      answer: await send(credentials(fresh)),
-      retriedWithFreshToken: true,
-      sentTokens: [first, fresh],
-    };
-  });
 }

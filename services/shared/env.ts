@@ -45,11 +45,10 @@ export class EnvReader {
     return value ? value : undefined;
   }
 
-  required(name: string, hint = ""): string {
+  /** The value; when it is unset, the error says what the variable should hold (`hint`). */
+  required(name: string, hint: string): string {
     const value = this.optional(name);
-    if (value === undefined) {
-      throw new ConfigError(name, `is required${hint ? `: ${hint}` : ""}`);
-    }
+    if (value === undefined) throw new ConfigError(name, `is required: ${hint}`);
     return value;
   }
 
@@ -104,8 +103,8 @@ export class EnvReader {
   }
 
   /** The HTTP port, from PORT as Cloud Run sets it. */
-  port(fallback = 8080): number {
-    return this.integer("PORT", fallback, { min: 0, max: 65535 });
+  port(): number {
+    return this.integer("PORT", 8080, { min: 0, max: 65535 });
   }
 }
 

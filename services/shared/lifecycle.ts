@@ -28,7 +28,7 @@ export const IDLE_CONNECTION_TIMEOUT_MS = 4_000;
 /** Comfortably inside Cloud Run's 10 s between SIGTERM and SIGKILL. */
 export const DEFAULT_DRAIN_DEADLINE_MS = 8000;
 
-export function listen(app: Express, port: number, host = "0.0.0.0"): Promise<RunningServer> {
+export function listen(app: Express, port: number, host: string): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     let draining = false;

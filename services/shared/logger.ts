@@ -29,15 +29,13 @@ const REDACTED_PATHS = [
 
 export interface LoggerOptions {
   service: string;
-  level?: string;
   /** Where lines go; stdout unless a test captures them. */
   destination?: DestinationStream;
 }
 
-export function createLogger({ service, level = "info", destination }: LoggerOptions): Logger {
+export function createLogger({ service, destination }: LoggerOptions): Logger {
   return pino(
     {
-      level,
       messageKey: "message",
       base: { service },
       timestamp: () => `,"time":"${new Date().toISOString()}"`,

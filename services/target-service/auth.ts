@@ -5,6 +5,7 @@
  * it says what is wrong and never repeats the token.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { AnswerError } from "../shared/answerError";
 import { type BearerCredential, bearerFromHeader, bearerFromHeaders } from "../shared/bearer";
 import { forwardedIdentity, TokenError } from "./verification/idToken";
 import type { Logger } from "../shared/logger";
@@ -17,15 +18,8 @@ export interface Caller {
   subject: string | undefined;
 }
 
-export class AuthError extends Error {
+export class AuthError extends AnswerError<401 | 403 | 503> {
   override readonly name = "AuthError";
-  constructor(
-    readonly status: 401 | 403 | 503,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export type Authenticator = (headers: IncomingHttpHeaders) => Promise<Caller>;
@@ -88,11 +82,11 @@ export function cloudRunAuthenticator(allowedInvokers: readonly string[]): Authe
 export function verifyingAuthenticator(
   settings: VerifySettings,
   allowedInvokers: readonly string[],
-  logger?: Logger,
+  logger: Logger,
 ): Authenticator {
   const verify = cachingVerifier({
     ...settings,
-    keys: remoteKeySet({ url: settings.jwksUrl, ...(logger && { logger }) }),
+    keys: remoteKeySet({ url: settings.jwksUrl, logger }),
   });
   return async (headers) => {
     const token = requireToken(bearerFromHeader(headers, "authorization"));

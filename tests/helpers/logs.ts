@@ -12,9 +12,10 @@ export function captureLogs(service = "test"): CapturedLogs {
   const lines: string[] = [];
   const logger = createLogger({
     service,
-    level: "debug",
     destination: { write: (line: string) => void lines.push(line) },
   });
+  // Everything, as a service started with LOG_LEVEL=debug logs it.
+  logger.level = "debug";
   return {
     logger,
     text: () => lines.join(""),

@@ -21,10 +21,11 @@ export class KeysUnavailableError extends Error {
 
 export interface RemoteKeySetOptions {
   url: string;
-  /** Give up on a fetch after this long; five seconds unless a test needs less. */
-  timeoutMs?: number;
   logger?: Logger;
 }
+
+/** A fetch that has not answered after this long is given up. */
+export const KEY_FETCH_TIMEOUT_MS = 5_000;
 
 /** At most one fetch per this long, whatever asks for it: jose's own default. */
 export const KEY_FETCH_COOLDOWN_MS = 30_000;
@@ -75,7 +76,7 @@ export function remoteKeySet(options: RemoteKeySetOptions): JWTVerifyGetKey {
   };
 
   const keySet = createRemoteJWKSet(new URL(options.url), {
-    timeoutDuration: options.timeoutMs ?? 5_000,
+    timeoutDuration: KEY_FETCH_TIMEOUT_MS,
     cooldownDuration: KEY_FETCH_COOLDOWN_MS,
     // Freshness is decided by the publisher's max-age below, not by a fixed age.
     cacheMaxAge: Number.POSITIVE_INFINITY,

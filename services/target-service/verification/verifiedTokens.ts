@@ -12,12 +12,9 @@ import { type VerifiedIdentity, verifyIdToken, type VerifyOptions } from "./idTo
 export type IdTokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 
 /** About a megabyte of tokens: far more distinct callers than one instance sees in an hour. */
-const DEFAULT_CAPACITY = 1000;
+export const VERIFIED_TOKEN_CAPACITY = 1000;
 
-export function cachingVerifier(
-  options: VerifyOptions,
-  capacity = DEFAULT_CAPACITY,
-): IdTokenVerifier {
+export function cachingVerifier(options: VerifyOptions): IdTokenVerifier {
   const verified = new Map<string, VerifiedIdentity>();
   return async (token) => {
     const known = verified.get(token);
@@ -27,7 +24,7 @@ export function cachingVerifier(
     verified.delete(token);
     const identity = await verifyIdToken(token, options);
     verified.set(token, identity);
-    if (verified.size > capacity) verified.delete(verified.keys().next().value!);
+    if (verified.size > VERIFIED_TOKEN_CAPACITY) verified.delete(verified.keys().next().value!);
     return identity;
   };
 }

@@ -55,6 +55,16 @@ function expectNoPartOf(tokens: string[], text: string): void {
   expect(text).not.toMatch(/Bearer/i);
 }
 
+/** A stand-in target that answers `{}` to everything and keeps the requests it got. */
+async function recordingTarget() {
+  const seen: Request[] = [];
+  const stub = await servers.stub((req, res) => {
+    seen.push(req);
+    res.json({});
+  });
+  return { stub, seen };
+}
+
 /** Starts counting identity tokens from zero for one test. */
 function tokensIssuedDuring(): () => number {
   const before = metadata.stats.identityTokensIssued;
@@ -114,11 +124,7 @@ describe("the client calling a real target", () => {
   });
 
   it("passes the trace on to the target as a child span of the same trace", async () => {
-    const seen: Request[] = [];
-    const stub = await servers.stub((req, res) => {
-      seen.push(req);
-      res.json({});
-    });
+    const { stub, seen } = await recordingTarget();
     const client = await startClient({ TARGET_URL: stub.url });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     await get(client, "/", { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
@@ -128,11 +134,7 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the token in X-Serverless-Authorization when configured, leaving Authorization free", async () => {
-    const seen: Request[] = [];
-    const stub = await servers.stub((req, res) => {
-      seen.push(req);
-      res.json({});
-    });
+    const { stub, seen } = await recordingTarget();
     const client = await startClient({
       TARGET_URL: stub.url,
       TOKEN_HEADER: "X-Serverless-Authorization",
@@ -143,11 +145,7 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the same token in X-Serverless-Authorization and Authorization by default", async () => {
-    const seen: Request[] = [];
-    const stub = await servers.stub((req, res) => {
-      seen.push(req);
-      res.json({});
-    });
+    const { stub, seen } = await recordingTarget();
     const client = await startClient({ TARGET_URL: stub.url });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -155,11 +153,7 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the token in Authorization only when TOKEN_HEADER says authorization", async () => {
-    const seen: Request[] = [];
-    const stub = await servers.stub((req, res) => {
-      seen.push(req);
-      res.json({});
-    });
+    const { stub, seen } = await recordingTarget();
     const client = await startClient({ TARGET_URL: stub.url, TOKEN_HEADER: "authorization" });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer /);
@@ -231,6 +225,14 @@ describe("the client after a 401 from the target", () => {
 });
 
 describe("the client's answers when something fails", () => {
+  /** The client's answer when the target answers every call with `status` and `text`. */
+  async function answerWhenTargetSays(status: number, text: string) {
+    const stub = await servers.stub((_req, res) => {
+      res.status(status).send(text);
+    });
+    return get(await startClient({ TARGET_URL: stub.url }));
+  }
+
   it("answers 503 saying it could not get an identity token when the metadata server is down", async () => {
     const down = await closedPortUrl();
     process.env.GCE_METADATA_HOST = new URL(down).host;
@@ -260,11 +262,7 @@ describe("the client's answers when something fails", () => {
   });
 
   it("answers 502 with a hint about roles/run.invoker when the target answers 403", async () => {
-    const stub = await servers.stub((_req, res) => {
-      res.status(403).send("Forbidden");
-    });
-    const client = await startClient({ TARGET_URL: stub.url });
-    const { status, body } = await get(client);
+    const { status, body } = await answerWhenTargetSays(403, "Forbidden");
     expect(status).toBe(502);
     expect(body.error).toBe("target_forbidden");
     expect(body.hint).toMatch(/roles\/run\.invoker/);
@@ -273,11 +271,7 @@ describe("the client's answers when something fails", () => {
   });
 
   it("answers 502 when the target fails with a 5xx, without passing on its body", async () => {
-    const stub = await servers.stub((_req, res) => {
-      res.status(500).send("stack trace: secret internals");
-    });
-    const client = await startClient({ TARGET_URL: stub.url });
-    const { status, body } = await get(client);
+    const { status, body } = await answerWhenTargetSays(500, "stack trace: secret internals");
     expect(status).toBe(502);
     expect(body.error).toBe("target_error");
     expect(body.targetStatus).toBe(500);

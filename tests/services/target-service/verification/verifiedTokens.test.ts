@@ -1,6 +1,9 @@
 import { errors, type JWTVerifyGetKey } from "jose";
 import { GOOGLE_ISSUERS } from "../../../../services/target-service/verification/idToken";
-import { cachingVerifier } from "../../../../services/target-service/verification/verifiedTokens";
+import {
+  cachingVerifier,
+  VERIFIED_TOKEN_CAPACITY,
+} from "../../../../services/target-service/verification/verifiedTokens";
 import {
   idTokenClaims,
   newSigningKey,
@@ -12,17 +15,19 @@ const key = newSigningKey();
 const AUDIENCE = "https://target.example.run.app";
 
 /** A verifier over one key, counting how often it had to look the key up (once per full check). */
-function setup(capacity?: number) {
+function setup() {
   let keyLookups = 0;
   const keys: JWTVerifyGetKey = async (header) => {
     keyLookups += 1;
     if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
     return key.publicKey;
   };
-  const verify = cachingVerifier(
-    { keys, audiences: [AUDIENCE], issuers: GOOGLE_ISSUERS, clockSkewSeconds: 30 },
-    capacity,
-  );
+  const verify = cachingVerifier({
+    keys,
+    audiences: [AUDIENCE],
+    issuers: GOOGLE_ISSUERS,
+    clockSkewSeconds: 30,
+  });
   return { verify, lookups: () => keyLookups };
 }
 
@@ -62,14 +67,18 @@ describe("the verified-token cache", () => {
     expect(t.lookups()).toBe(3);
   });
 
-  it("forgets the oldest token when full", async () => {
-    const t = setup(2);
-    const tokens = await Promise.all([1, 2, 3].map((n) => token({ sub: String(n) })));
+  it(`forgets the oldest token when full, at ${VERIFIED_TOKEN_CAPACITY} tokens`, async () => {
+    const t = setup();
+    const tokens = await Promise.all(
+      Array.from({ length: VERIFIED_TOKEN_CAPACITY + 1 }, (_, n) => token({ sub: String(n) })),
+    );
     for (const each of tokens) await t.verify(each);
-    await t.verify(tokens[2]!);
+    // The newest and the second oldest are still remembered...
+    await t.verify(tokens[VERIFIED_TOKEN_CAPACITY]!);
     await t.verify(tokens[1]!);
-    expect(t.lookups()).toBe(3);
+    expect(t.lookups()).toBe(VERIFIED_TOKEN_CAPACITY + 1);
+    // ...the oldest made way for the last one.
     await t.verify(tokens[0]!);
-    expect(t.lookups()).toBe(4);
+    expect(t.lookups()).toBe(VERIFIED_TOKEN_CAPACITY + 2);
   });
 });
