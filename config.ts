@@ -110,6 +110,8 @@ export class StackConfigError extends Error {
  * letters, digits and hyphens, starting with a letter.
  */
 const NAME_PREFIX = /^[a-z][a-z0-9-]{0,22}$/;
+/** A Google Cloud region: `europe-west1`, `us-central1`, `northamerica-northeast2`. */
+const REGION = /^[a-z]+-[a-z]+\d+$/;
 /**
  * Cloud Run's memory limits run from 128 MiB to 32 GiB. The stack starts at 256 MiB: the heap
  * rule (services/nodeCommand.ts) is shown to carry the benchmark's 256 concurrent requests from
@@ -226,9 +228,9 @@ export function loadStackConfig(): StackConfig {
     );
   }
   const region = gcpConfig.region;
-  if (region === undefined || region.trim() === "") {
+  if (region === undefined || !REGION.test(region)) {
     throw new Error(
-      "config gcp:region is required. Set it with: pulumi config set gcp:region <region>",
+      `config gcp:region must be a Google Cloud region like europe-west1 (got ${region === undefined ? "nothing" : `"${region}"`}). Set it with: pulumi config set gcp:region <region>`,
     );
   }
 

@@ -35,7 +35,6 @@ const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
 
 const SERVICE_NAME = /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REGION = /^[a-z]+-[a-z]+\d+$/;
 
 export interface CloudRunServiceArgs {
   /** The Cloud Run service's name: unique per project and region, at most 49 characters. */
@@ -180,8 +179,8 @@ export class CloudRunService extends pulumi.ComponentResource {
 
 /**
  * Checks what config.ts does not: the names, paths and texts index.ts writes itself. The values
- * a user sets (ingress, public access, audience, scaling, sizes, billing, subnet, deletion
- * protection) are checked once, where they are read, in config.ts, whose errors name the
+ * a user sets (region, ingress, public access, audience, scaling, sizes, billing, subnet,
+ * deletion protection) are checked once, where they are read, in config.ts, whose errors name the
  * config key to fix.
  */
 function checkArgs(name: string, args: CloudRunServiceArgs): void {
@@ -204,8 +203,6 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
   if (args.description.trim() === "" || args.description.length > 256) {
     fail("description", "must be one sentence of at most 256 characters");
   }
-  if (!REGION.test(args.region))
-    fail("region", `must be a region like europe-west1 (got "${args.region}")`);
   for (const envName of Object.keys(args.env ?? {})) {
     if (!ENV_NAME.test(envName)) fail("env", `has an invalid variable name "${envName}"`);
     if (RESERVED_ENV.includes(envName)) fail("env", `must not set ${envName}: Cloud Run sets it`);

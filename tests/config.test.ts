@@ -109,6 +109,23 @@ describe("invalid configuration", () => {
     expect(() => loadStackConfig()).toThrow("config gcp:project is required");
   });
 
+  test.each(["Europe", "europe-west", "europe-west1-b", "eu west1", ""])(
+    "gcp:region %p, not a region, is refused by name",
+    async (region) => {
+      expect(await refusal({ "gcp:region": region })).toContain(
+        "config gcp:region must be a Google Cloud region like europe-west1",
+      );
+    },
+  );
+
+  test("regions with more than two words and more than one digit are accepted", async () => {
+    const config = await stackConfig({ "gcp:region": "northamerica-northeast2" });
+    expect(config.region).toBe("northamerica-northeast2");
+    expect((await stackConfig({ "gcp:region": "asia-southeast10" })).region).toBe(
+      "asia-southeast10",
+    );
+  });
+
   test("the project is found where the provider finds it when gcp:project is not set", async () => {
     await startMockedEngine();
     process.env.GOOGLE_PROJECT = "from-environment";

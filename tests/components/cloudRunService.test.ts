@@ -193,7 +193,6 @@ describe("argument errors", () => {
     ["serviceAccount", { serviceAccount: { accountId: "demo-api" } as never }],
     ["healthPath", { healthPath: "health" }],
     ["description", { description: " " }],
-    ["region", { region: "Europe" }],
     ["env", { env: { "NOT-A-NAME": "x" } }],
     ["env", { env: { PORT: "8080" } }],
     ["args", { args: [] }],
