@@ -3,7 +3,7 @@
  * `time`, and the trace fields. Headers are never logged; the redaction list is a second line
  * of defence for anything that carries a credential by mistake.
  */
-import pino, { type DestinationStream, type Logger } from "pino";
+import pino, { type Logger, type LoggerOptions } from "pino";
 
 export type { Logger } from "pino";
 
@@ -27,23 +27,20 @@ const REDACTED_PATHS = [
   'req.headers["x-serverless-authorization"]',
 ];
 
-export interface LoggerOptions {
-  service: string;
-  /** Where lines go; stdout unless a test captures them. */
-  destination?: DestinationStream;
+/** The shape of every line a service named `service` logs, wherever the lines go. */
+export function logFormat(service: string): LoggerOptions {
+  return {
+    messageKey: "message",
+    base: { service },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: {
+      level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
+    },
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+  };
 }
 
-export function createLogger({ service, destination }: LoggerOptions): Logger {
-  return pino(
-    {
-      messageKey: "message",
-      base: { service },
-      timestamp: () => `,"time":"${new Date().toISOString()}"`,
-      formatters: {
-        level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
-      },
-      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    },
-    destination ?? pino.destination({ dest: 1, sync: true }),
-  );
+/** The service's logger: lines in logFormat, written to stdout as they are logged. */
+export function createLogger(service: string): Logger {
+  return pino(logFormat(service), pino.destination({ dest: 1, sync: true }));
 }

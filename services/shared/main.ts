@@ -22,7 +22,7 @@ export interface ServiceDefinition<Config> {
 
 export async function runService<Config>(definition: ServiceDefinition<Config>): Promise<void> {
   const env = new EnvReader(process.env);
-  const logger = createLogger({ service: definition.name });
+  const logger = createLogger(definition.name);
 
   let config: Config & { port: number };
   try {

@@ -1,5 +1,9 @@
-/** A logger whose lines are kept in memory, so tests can read what a service logged. */
-import { createLogger, type Logger } from "../../services/shared/logger";
+/**
+ * A logger whose lines are kept in memory, so tests can read what a service logged: the
+ * services' own line format, written to an array instead of stdout.
+ */
+import pino from "pino";
+import { type Logger, logFormat } from "../../services/shared/logger";
 
 export interface CapturedLogs {
   logger: Logger;
@@ -10,10 +14,7 @@ export interface CapturedLogs {
 
 export function captureLogs(service = "test"): CapturedLogs {
   const lines: string[] = [];
-  const logger = createLogger({
-    service,
-    destination: { write: (line: string) => void lines.push(line) },
-  });
+  const logger = pino(logFormat(service), { write: (line: string) => void lines.push(line) });
   // Everything, as a service started with LOG_LEVEL=debug logs it.
   logger.level = "debug";
   return {
