@@ -16,9 +16,6 @@
  * judged elsewhere, as said where it happens), or derived from what the program does know.
  * Accounts are linked by the dependencies Pulumi records, by their e-mail output, and by the
  * e-mail Google derives from their account id and project, which the program knows at preview.
- *
- * The policies read resource types by their tokens rather than through the Google Cloud SDK's
- * classes, so the pack starts without loading that SDK.
  */
 import {
   type PolicyResource,
@@ -31,13 +28,10 @@ import {
 } from "@pulumi/policy";
 import { serviceAccountEmail } from "../services/wiring";
 import { INVOKER_ROLES, PUBLIC_PRINCIPALS } from "./contract";
+import { CLOUD_RUN_V1_SERVICE, CLOUD_RUN_V2_SERVICE, SERVICE_ACCOUNT } from "./resourceTypes";
 import { targetVerifiesTokens } from "./targetVerification";
 
 type Props = Record<string, unknown>;
-
-const CLOUD_RUN_V2_SERVICE = "gcp:cloudrunv2/service:Service";
-const CLOUD_RUN_V1_SERVICE = "gcp:cloudrun/service:Service";
-const SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account";
 
 /** Cloud Run v1 keeps these settings in annotations. */
 const V1_INVOKER_IAM_DISABLED = "run.googleapis.com/invoker-iam-disabled";

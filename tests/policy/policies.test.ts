@@ -17,7 +17,7 @@ import {
   targetInvokedOnlyByItsCaller,
   targetsKeepInvokerCheck,
 } from "../../policy/policies";
-import { UNKNOWN } from "../helpers/pulumiMocks";
+import { TYPES, UNKNOWN } from "../helpers/pulumiMocks";
 import {
   googleProvider,
   stackResource,
@@ -26,10 +26,8 @@ import {
   violationsOfStack,
 } from "./policyArgs";
 
-const V2_SERVICE = "gcp:cloudrunv2/service:Service";
+const { runService: V2_SERVICE, runServiceMember: V2_MEMBER, account: ACCOUNT } = TYPES;
 const V1_SERVICE = "gcp:cloudrun/service:Service";
-const V2_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
-const ACCOUNT = "gcp:serviceaccount/account:Account";
 const SA_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember";
 const PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember";
 const TARGET_EMAIL = "s2s-target@my-project.iam.gserviceaccount.com";
