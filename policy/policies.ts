@@ -369,6 +369,10 @@ class StackView {
     return this.namedInvokers(service).length > 0 || this.callersOf(service).length > 0;
   }
 
+  targets(): PolicyResource[] {
+    return this.services.filter((service) => this.isTarget(service));
+  }
+
   /** The runtime account a service runs as, if the pack could identify it. */
   accountOf(service: PolicyResource): RuntimeAccount | undefined {
     return this.runtime.accounts.find((account) => account.services.includes(service));
@@ -446,14 +450,12 @@ export const targetsKeepInvokerCheck = stackPolicy(
   "cloud-run-target-keeps-invoker-check",
   "A Cloud Run service that the stack grants an invoker role on, or calls from another service, keeps Cloud Run's IAM invoker check on.",
   (view, reportViolation) => {
-    for (const service of view.services) {
-      if (isInvokerCheckDisabled(service) && view.isTarget(service)) {
-        reportViolation(
-          `Cloud Run service "${service.name}" is called by named principals or another service, yet has the invoker IAM check disabled (or not known to be on), so anyone who can reach it may call it. ` +
-            "Keep invokerIamDisabled off on a target; only a service nobody calls may be public.",
-          service.urn,
-        );
-      }
+    for (const target of view.targets().filter(isInvokerCheckDisabled)) {
+      reportViolation(
+        `Cloud Run service "${target.name}" is called by named principals or another service, yet has the invoker IAM check disabled (or not known to be on), so anyone who can reach it may call it. ` +
+          "Keep invokerIamDisabled off on a target; only a service nobody calls may be public.",
+        target.urn,
+      );
     }
   },
 );
@@ -491,7 +493,7 @@ export const targetInvokedOnlyByItsCaller = stackPolicy(
   "target-invoked-only-by-its-caller",
   "A target's invoker role is granted once, to the runtime account of the service that calls it: never to the target's own account, the default compute account or any other principal.",
   (view, reportViolation) => {
-    for (const target of view.services.filter((service) => view.isTarget(service))) {
+    for (const target of view.targets()) {
       const callerAccounts = view
         .callersOf(target)
         .flatMap((caller) => view.accountOf(caller) ?? []);
