@@ -16,9 +16,6 @@
  * judged elsewhere, as said where it happens), or derived from what the program does know.
  * Accounts are linked by the dependencies Pulumi records, by their e-mail output, and by the
  * e-mail Google derives from their account id and project, which the program knows at preview.
- *
- * The policies read resource types by their tokens rather than through the Google Cloud SDK's
- * classes, so the pack starts without loading that SDK.
  */
 import {
   type PolicyResource,
@@ -31,13 +28,10 @@ import {
 } from "@pulumi/policy";
 import { serviceAccountEmail } from "../services/wiring";
 import { INVOKER_ROLES, PUBLIC_PRINCIPALS } from "./contract";
+import { CLOUD_RUN_V1_SERVICE, CLOUD_RUN_V2_SERVICE, SERVICE_ACCOUNT } from "./resourceTypes";
 import { targetVerifiesTokens } from "./targetVerification";
 
 type Props = Record<string, unknown>;
-
-const CLOUD_RUN_V2_SERVICE = "gcp:cloudrunv2/service:Service";
-const CLOUD_RUN_V1_SERVICE = "gcp:cloudrun/service:Service";
-const SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account";
 
 /** Cloud Run v1 keeps these settings in annotations. */
 const V1_INVOKER_IAM_DISABLED = "run.googleapis.com/invoker-iam-disabled";
@@ -375,6 +369,10 @@ class StackView {
     return this.namedInvokers(service).length > 0 || this.callersOf(service).length > 0;
   }
 
+  targets(): PolicyResource[] {
+    return this.services.filter((service) => this.isTarget(service));
+  }
+
   /** The runtime account a service runs as, if the pack could identify it. */
   accountOf(service: PolicyResource): RuntimeAccount | undefined {
     return this.runtime.accounts.find((account) => account.services.includes(service));
@@ -413,32 +411,59 @@ class StackView {
   }
 }
 
-export const targetsKeepInvokerCheck: StackValidationPolicy = {
-  name: "cloud-run-target-keeps-invoker-check",
-  description:
-    "A Cloud Run service that the stack grants an invoker role on, or calls from another service, keeps Cloud Run's IAM invoker check on.",
-  enforcementLevel: "mandatory",
-  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-    const view = new StackView(args.resources);
-    for (const service of view.services) {
-      if (isInvokerCheckDisabled(service) && view.isTarget(service)) {
-        reportViolation(
-          `Cloud Run service "${service.name}" is called by named principals or another service, yet has the invoker IAM check disabled (or not known to be on), so anyone who can reach it may call it. ` +
-            "Keep invokerIamDisabled off on a target; only a service nobody calls may be public.",
-          service.urn,
-        );
-      }
+/**
+ * A mandatory policy judging the stack as a whole, through the links StackView draws. It runs
+ * once everything exists, so it judges what no single resource shows.
+ */
+function stackPolicy(
+  name: string,
+  description: string,
+  validate: (view: StackView, reportViolation: ReportViolation) => void,
+): StackValidationPolicy {
+  return {
+    name,
+    description,
+    enforcementLevel: "mandatory",
+    validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) =>
+      validate(new StackView(args.resources), reportViolation),
+  };
+}
+
+/** A mandatory policy judging one resource before it is created, so it stops the edit in time. */
+function resourcePolicy(
+  name: string,
+  description: string,
+  validate: (args: ResourceValidationArgs, reportViolation: ReportViolation) => void,
+): ResourceValidationPolicy {
+  return { name, description, enforcementLevel: "mandatory", validateResource: validate };
+}
+
+function isCloudRunIamScope(scope: string): boolean {
+  return CLOUD_RUN_IAM_SCOPES[scope] !== undefined;
+}
+
+function describeIngress(ingress: Maybe<string | undefined>): string {
+  return ingress === UNKNOWN ? "not known at preview" : (ingress ?? "unset");
+}
+
+export const targetsKeepInvokerCheck = stackPolicy(
+  "cloud-run-target-keeps-invoker-check",
+  "A Cloud Run service that the stack grants an invoker role on, or calls from another service, keeps Cloud Run's IAM invoker check on.",
+  (view, reportViolation) => {
+    for (const target of view.targets().filter(isInvokerCheckDisabled)) {
+      reportViolation(
+        `Cloud Run service "${target.name}" is called by named principals or another service, yet has the invoker IAM check disabled (or not known to be on), so anyone who can reach it may call it. ` +
+          "Keep invokerIamDisabled off on a target; only a service nobody calls may be public.",
+        target.urn,
+      );
     }
   },
-};
+);
 
-export const publicPrincipalsOnlyInvokePublicServices: StackValidationPolicy = {
-  name: "public-principals-only-invoke-a-public-service",
-  description:
-    "allUsers and allAuthenticatedUsers are granted nothing but the invoker role, with a single member, on a Cloud Run service of this stack that no one else calls.",
-  enforcementLevel: "mandatory",
-  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-    const view = new StackView(args.resources);
+export const publicPrincipalsOnlyInvokePublicServices = stackPolicy(
+  "public-principals-only-invoke-a-public-service",
+  "allUsers and allAuthenticatedUsers are granted nothing but the invoker role, with a single member, on a Cloud Run service of this stack that no one else calls.",
+  (view, reportViolation) => {
     for (const iam of view.iam) {
       const service = view.cloudRunServiceOf(iam);
       for (const grant of iam.grants.filter((candidate) => isPublic(candidate.member))) {
@@ -462,16 +487,13 @@ export const publicPrincipalsOnlyInvokePublicServices: StackValidationPolicy = {
       }
     }
   },
-};
+);
 
-export const targetInvokedOnlyByItsCaller: StackValidationPolicy = {
-  name: "target-invoked-only-by-its-caller",
-  description:
-    "A target's invoker role is granted once, to the runtime account of the service that calls it: never to the target's own account, the default compute account or any other principal.",
-  enforcementLevel: "mandatory",
-  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-    const view = new StackView(args.resources);
-    for (const target of view.services.filter((service) => view.isTarget(service))) {
+export const targetInvokedOnlyByItsCaller = stackPolicy(
+  "target-invoked-only-by-its-caller",
+  "A target's invoker role is granted once, to the runtime account of the service that calls it: never to the target's own account, the default compute account or any other principal.",
+  (view, reportViolation) => {
+    for (const target of view.targets()) {
       const callerAccounts = view
         .callersOf(target)
         .flatMap((caller) => view.accountOf(caller) ?? []);
@@ -498,15 +520,13 @@ export const targetInvokedOnlyByItsCaller: StackValidationPolicy = {
       });
     }
   },
-};
+);
 
-export const runtimeAccountServesOneService: StackValidationPolicy = {
-  name: "runtime-account-serves-one-service",
-  description:
-    "Each Cloud Run service runs as a service account of its own that the pack can identify: no two services share one.",
-  enforcementLevel: "mandatory",
-  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-    const { accounts, unidentified } = new StackView(args.resources).runtime;
+export const runtimeAccountServesOneService = stackPolicy(
+  "runtime-account-serves-one-service",
+  "Each Cloud Run service runs as a service account of its own that the pack can identify: no two services share one.",
+  (view, reportViolation) => {
+    const { accounts, unidentified } = view.runtime;
     for (const account of accounts) {
       if (account.services.length < 2) continue;
       reportViolation(
@@ -523,15 +543,12 @@ export const runtimeAccountServesOneService: StackValidationPolicy = {
       );
     }
   },
-};
+);
 
-export const ingressFollowsTheCall: StackValidationPolicy = {
-  name: "ingress-follows-the-call",
-  description:
-    "A service that calls a target is reachable from anywhere; a target whose callers all send their traffic through a VPC accepts internal traffic only.",
-  enforcementLevel: "mandatory",
-  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-    const view = new StackView(args.resources);
+export const ingressFollowsTheCall = stackPolicy(
+  "ingress-follows-the-call",
+  "A service that calls a target is reachable from anywhere; a target whose callers all send their traffic through a VPC accepts internal traffic only.",
+  (view, reportViolation) => {
     for (const target of view.services) {
       const callers = view.callersOf(target);
       if (callers.length === 0) continue;
@@ -539,7 +556,7 @@ export const ingressFollowsTheCall: StackValidationPolicy = {
         const ingress = ingressOf(caller.type, caller.props);
         if (ingress === INGRESS_ALL) continue;
         reportViolation(
-          `Cloud Run service "${caller.name}" calls "${target.name}" but its ingress is ${ingress === UNKNOWN ? "not known at preview" : (ingress ?? "unset")}; the caller is the stack's public entry point. ` +
+          `Cloud Run service "${caller.name}" calls "${target.name}" but its ingress is ${describeIngress(ingress)}; the caller is the stack's public entry point. ` +
             `Set its ingress to ${INGRESS_ALL}.`,
           caller.urn,
         );
@@ -547,39 +564,35 @@ export const ingressFollowsTheCall: StackValidationPolicy = {
       const ingress = ingressOf(target.type, target.props);
       if (callers.every(sendsAllEgressThroughVpc) && ingress !== INGRESS_INTERNAL_ONLY) {
         reportViolation(
-          `Cloud Run service "${target.name}" is called only through a VPC, yet its ingress is ${ingress === UNKNOWN ? "not known at preview" : (ingress ?? "unset")}, which lets the internet reach it too. ` +
+          `Cloud Run service "${target.name}" is called only through a VPC, yet its ingress is ${describeIngress(ingress)}, which lets the internet reach it too. ` +
             `Set its ingress to ${INGRESS_INTERNAL_ONLY} (targetIngress: internal).`,
           target.urn,
         );
       }
     }
   },
-};
+);
 
-export const noAuthoritativeCloudRunIam: ResourceValidationPolicy = {
-  name: "no-authoritative-cloud-run-iam",
-  description:
-    "Cloud Run IAM is granted one member at a time (ServiceIamMember), never with bindings or policies that replace every other member.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const noAuthoritativeCloudRunIam = resourcePolicy(
+  "no-authoritative-cloud-run-iam",
+  "Cloud Run IAM is granted one member at a time (ServiceIamMember), never with bindings or policies that replace every other member.",
+  (args, reportViolation) => {
     const match = IAM_RESOURCE.exec(args.type);
-    if (match === null || CLOUD_RUN_IAM_SCOPES[match[1] ?? ""] === undefined) return;
+    if (match === null || !isCloudRunIamScope(match[1] ?? "")) return;
     if (match[2] === "Member") return;
     reportViolation(
       `"${args.name}" is an authoritative IAM ${match[2]?.toLowerCase()} on a Cloud Run service: it replaces every member granted elsewhere and can silently add or drop invokers. ` +
         "Use gcp.cloudrunv2.ServiceIamMember, one member per grant.",
     );
   },
-};
+);
 
-export const iamOnlyOnCloudRunServices: ResourceValidationPolicy = {
-  name: "iam-only-on-cloud-run-services",
-  description:
-    "The stack grants roles on Cloud Run services only: never on a project, folder or organization, where a role reaches every service, on a service account, where it lets its members act as the account, or on anything else.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const iamOnlyOnCloudRunServices = resourcePolicy(
+  "iam-only-on-cloud-run-services",
+  "The stack grants roles on Cloud Run services only: never on a project, folder or organization, where a role reaches every service, on a service account, where it lets its members act as the account, or on anything else.",
+  (args, reportViolation) => {
     const iam = iamResource(args);
-    if (iam === undefined || CLOUD_RUN_IAM_SCOPES[iam.scope] !== undefined) return;
+    if (iam === undefined || isCloudRunIamScope(iam.scope)) return;
     const broad = BROAD_SCOPES[iam.scope];
     const where =
       broad !== undefined
@@ -593,16 +606,14 @@ export const iamOnlyOnCloudRunServices: ResourceValidationPolicy = {
         "The stack grants only roles/run.invoker on the one target, with a gcp.cloudrunv2.ServiceIamMember; grant anything else outside the stack, to people, deliberately.",
     );
   },
-};
+);
 
-export const cloudRunIamGrantsOnlyInvoker: ResourceValidationPolicy = {
-  name: "cloud-run-iam-grants-only-invoker",
-  description:
-    "IAM on a Cloud Run service grants an invoker role and nothing else, spelled out so that it is known at preview.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const cloudRunIamGrantsOnlyInvoker = resourcePolicy(
+  "cloud-run-iam-grants-only-invoker",
+  "IAM on a Cloud Run service grants an invoker role and nothing else, spelled out so that it is known at preview.",
+  (args, reportViolation) => {
     const iam = iamResource(args);
-    if (iam === undefined || CLOUD_RUN_IAM_SCOPES[iam.scope] === undefined) return;
+    if (iam === undefined || !isCloudRunIamScope(iam.scope)) return;
     for (const role of new Set(iam.grants.map((grant) => grant.role))) {
       if (isInvokerRole(role)) continue;
       reportViolation(
@@ -611,14 +622,12 @@ export const cloudRunIamGrantsOnlyInvoker: ResourceValidationPolicy = {
       );
     }
   },
-};
+);
 
-export const noGrantsToDefaultComputeAccount: ResourceValidationPolicy = {
-  name: "no-grants-to-default-compute-account",
-  description:
-    "Nothing is granted to a project's default compute account, which every workload without an account of its own runs as.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const noGrantsToDefaultComputeAccount = resourcePolicy(
+  "no-grants-to-default-compute-account",
+  "Nothing is granted to a project's default compute account, which every workload without an account of its own runs as.",
+  (args, reportViolation) => {
     // A member unknown at preview is computed from a resource; target-invoked-only-by-its-caller
     // identifies it by that resource.
     for (const grant of iamResource(args)?.grants ?? []) {
@@ -629,49 +638,44 @@ export const noGrantsToDefaultComputeAccount: ResourceValidationPolicy = {
       );
     }
   },
-};
+);
 
-export const servicesRunAsDedicatedAccounts: ResourceValidationPolicy = {
-  name: "cloud-run-service-has-dedicated-account",
-  description:
-    "Every Cloud Run service names its own service account instead of running as the default compute account.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const servicesRunAsDedicatedAccounts = resourcePolicy(
+  "cloud-run-service-has-dedicated-account",
+  "Every Cloud Run service names its own service account instead of running as the default compute account.",
+  (args, reportViolation) => {
     if (!isCloudRunService(args.type)) return;
     const account = runAsEmail(args.type, args.props);
     // An e-mail unknown at preview is computed from another resource, which one resource does
     // not show: runtime-account-serves-one-service refuses it unless it is an account of the stack.
     if (account === UNKNOWN) return;
-    if (account === undefined) {
-      reportViolation(
-        `Cloud Run service "${args.name}" names no service account, so it runs as the project's default compute account, which usually holds Editor. ` +
-          "Give it a dedicated service account with only the roles it needs.",
-      );
-    } else if (DEFAULT_COMPUTE_ACCOUNT.test(account)) {
-      reportViolation(
-        `Cloud Run service "${args.name}" runs as the default compute account ${account}, which usually holds Editor. ` +
-          "Give it a dedicated service account with only the roles it needs.",
-      );
-    }
+    const runsAsDefault =
+      account === undefined
+        ? "names no service account, so it runs as the project's default compute account"
+        : DEFAULT_COMPUTE_ACCOUNT.test(account)
+          ? `runs as the default compute account ${account}`
+          : undefined;
+    if (runsAsDefault === undefined) return;
+    reportViolation(
+      `Cloud Run service "${args.name}" ${runsAsDefault}, which usually holds Editor. ` +
+        "Give it a dedicated service account with only the roles it needs.",
+    );
   },
-};
+);
 
-export const ingressAllOrInternalOnly: ResourceValidationPolicy = {
-  name: "cloud-run-ingress-all-or-internal-only",
-  description: `Every Cloud Run service sets its ingress to ${INGRESS_ALL} or ${INGRESS_INTERNAL_ONLY}, known at preview; never to the load-balancer setting, which external load balancers reach too.`,
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+export const ingressAllOrInternalOnly = resourcePolicy(
+  "cloud-run-ingress-all-or-internal-only",
+  `Every Cloud Run service sets its ingress to ${INGRESS_ALL} or ${INGRESS_INTERNAL_ONLY}, known at preview; never to the load-balancer setting, which external load balancers reach too.`,
+  (args, reportViolation) => {
     if (!isCloudRunService(args.type)) return;
     const ingress = ingressOf(args.type, args.props);
     if (ingress !== UNKNOWN && ingress !== undefined && ALLOWED_INGRESS.includes(ingress)) return;
-    const got =
-      ingress === UNKNOWN ? "not known at preview" : ingress === undefined ? "unset" : ingress;
     reportViolation(
-      `Cloud Run service "${args.name}" has ingress ${got}. ` +
+      `Cloud Run service "${args.name}" has ingress ${describeIngress(ingress)}. ` +
         `Set it to ${INGRESS_ALL} or, for a target reached only from the VPC, ${INGRESS_INTERNAL_ONLY}; ${V1_INGRESS_VALUES["internal-and-cloud-load-balancing"]} also admits external load balancers.`,
     );
   },
-};
+);
 
 /** Every policy of the pack, in the order they are reported. */
 export const POLICIES = [

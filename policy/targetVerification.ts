@@ -9,8 +9,7 @@ import type {
   ResourceValidationArgs,
   ResourceValidationPolicy,
 } from "@pulumi/policy";
-
-const CLOUD_RUN_V2_SERVICE = "gcp:cloudrunv2/service:Service";
+import { CLOUD_RUN_V2_SERVICE } from "./resourceTypes";
 
 interface Container {
   envs?: Array<{ name?: unknown; value?: unknown }>;

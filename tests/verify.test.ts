@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../local/stack";
 import { UsageError, parseFlags, verifyOptions } from "../verify";
+import { sharedLocalStack } from "./helpers/localStack";
 import { closedPortUrl } from "./helpers/servers";
 
 const VERIFY = join(__dirname, "..", "dist", "verify.js");
@@ -86,15 +87,11 @@ function verifyLocal(stack: LocalStack, overrides: Record<string, string> = {}) 
 }
 
 describe("against the local stack", () => {
-  let stack: LocalStack;
-  beforeAll(async () => {
-    stack = await startLocalStack({ basePort: 0 });
-  });
-  afterAll(() => stack?.stop());
+  const stack = sharedLocalStack();
 
   test("passes every check, naming the client's account, and exits 0", async () => {
-    const { client } = stack.services;
-    const { status, stdout } = await verifyLocal(stack, { "--client-account": client.email });
+    const { client } = stack().services;
+    const { status, stdout } = await verifyLocal(stack(), { "--client-account": client.email });
     expect(row(stdout, "client GET /")).toMatchObject(
       squeezed({
         got: `200, caller ${client.email}`,
@@ -116,15 +113,17 @@ describe("against the local stack", () => {
   });
 
   test("prints its banner, its table and its summary within 100 columns", async () => {
-    const { stdout } = await verifyLocal(stack, { "--other-token-command": "exit 3" });
-    expect(stdout).toContain(`  target  ${stack.services.target.url}/ (ingress all)`);
+    const { stdout } = await verifyLocal(stack(), { "--other-token-command": "exit 3" });
+    expect(stdout).toContain(`  target  ${stack().services.target.url}/ (ingress all)`);
     const widest = Math.max(...stdout.split("\n").map((line) => line.length));
     expect(widest).toBeLessThanOrEqual(100);
   });
 
   test("fails, exiting 1, when the target it is given answers without a token", async () => {
     // The client is public: as a "target" it is exactly the mistake the check exists for.
-    const { status, stdout } = await verifyLocal(stack, { "--target": stack.services.client.url });
+    const { status, stdout } = await verifyLocal(stack(), {
+      "--target": stack().services.client.url,
+    });
     expect(row(stdout, "target without a token")).toMatchObject(
       squeezed({
         got: "200: the target is public",
@@ -137,7 +136,7 @@ describe("against the local stack", () => {
   });
 
   test("fails when the target names a caller other than the expected client account", async () => {
-    const { status, stdout } = await verifyLocal(stack, {
+    const { status, stdout } = await verifyLocal(stack(), {
       "--client-account": "someone-else@local-project.iam.gserviceaccount.com",
     });
     expect(row(stdout, "client GET /").result).toBe("fail");
@@ -145,7 +144,7 @@ describe("against the local stack", () => {
   });
 
   test("a skipped check is named with its reason and exits 3, not as a pass", async () => {
-    const { status, stdout } = await verifyLocal(stack, { "--other-token-command": "exit 3" });
+    const { status, stdout } = await verifyLocal(stack(), { "--other-token-command": "exit 3" });
     expect(row(stdout, FOREIGN_TOKEN_CHECK)).toMatchObject(
       squeezed({
         got: "no token from `exit 3`: exit code 3",
@@ -161,15 +160,11 @@ describe("against the local stack", () => {
 });
 
 describe("against the local stack with internal ingress", () => {
-  let stack: LocalStack;
-  beforeAll(async () => {
-    stack = await startLocalStack({ basePort: 0, targetIngress: "internal" });
-  });
-  afterAll(() => stack?.stop());
+  const stack = sharedLocalStack({ targetIngress: "internal" });
 
   test("passes when told the ingress: the target answers 404 from outside, the client gets through", async () => {
-    const { client } = stack.services;
-    const { status, stdout } = await verifyLocal(stack, {
+    const { client } = stack().services;
+    const { status, stdout } = await verifyLocal(stack(), {
       "--client-account": client.email,
       "--target-ingress": "internal",
     });
@@ -192,7 +187,7 @@ describe("against the local stack with internal ingress", () => {
   });
 
   test("expecting ingress all, it fails on the 404 and says which flag to pass", async () => {
-    const { status, stdout } = await verifyLocal(stack);
+    const { status, stdout } = await verifyLocal(stack());
     expect(row(stdout, "target without a token")).toMatchObject(
       squeezed({
         expected: "403",

@@ -1,5 +1,5 @@
 /** Real HTTP servers on loopback for tests, closed together when the file's tests end. */
-import express, { type Express, type RequestHandler } from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import { listen, type RunningServer } from "../../services/shared/lifecycle";
 
 export interface StubCounters {
@@ -44,6 +44,16 @@ export class TestServers {
         ? Promise.resolve()
         : new Promise<void>((arrived) => waiting.push({ count, arrived }));
     return Object.assign(server, { hits: () => hits, waitForHits });
+  }
+
+  /** A stub that answers every request with `{}` and keeps the requests, in the order they came. */
+  async recorder(): Promise<RunningServer & StubCounters & { seen: Request[] }> {
+    const seen: Request[] = [];
+    const server = await this.stub((req, res) => {
+      seen.push(req);
+      res.json({});
+    });
+    return Object.assign(server, { seen });
   }
 
   async closeAll(): Promise<void> {

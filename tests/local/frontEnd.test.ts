@@ -26,6 +26,21 @@ async function frontEndFor(options: Parameters<typeof startFrontEnd>[0]): Promis
   return started;
 }
 
+/**
+ * A front end of its own, before a service that answers `{}` and keeps what it receives; by
+ * default it admits the client with the shared metadata server's keys.
+ */
+async function ownFrontEnd(options: Partial<Parameters<typeof startFrontEnd>[0]> = {}) {
+  const upstream = await servers.recorder();
+  const started = await frontEndFor({
+    upstream: upstream.url,
+    jwksUrl: metadata.jwksUrl,
+    invokers: [CLIENT_EMAIL],
+    ...options,
+  });
+  return { upstream, frontEnd: started };
+}
+
 beforeAll(async () => {
   metadata = await startMetadata(servers);
   const upstream = await servers.stub((req, res) => {
@@ -56,6 +71,13 @@ afterAll(() => servers.closeAll());
 
 function token(email = CLIENT_EMAIL, audience = frontEnd.url, issuedAt?: number): Promise<string> {
   return metadata.issuer.issue({ email, audience, format: "full", ...(issuedAt && { issuedAt }) });
+}
+
+/** Calls a front end of its own with a token for it that names `email`. */
+async function fetchAs(server: FrontEnd, email = CLIENT_EMAIL): Promise<Response> {
+  return fetch(server.url, {
+    headers: { authorization: `Bearer ${await token(email, server.url)}` },
+  });
 }
 
 async function call(headers: Record<string, string>) {
@@ -258,12 +280,7 @@ describe("the headers the front-end stand-in relays", () => {
 describe("a front-end stand-in of its own", () => {
   it("accepts tokens signed with a rotated key once its cooldown lets it refetch the keys", async () => {
     const own = await startMetadata(servers);
-    const upstream = await servers.stub((_req, res) => res.json({}));
-    const fresh = await frontEndFor({
-      upstream: upstream.url,
-      jwksUrl: own.jwksUrl,
-      invokers: [CLIENT_EMAIL],
-    });
+    const { upstream, frontEnd: fresh } = await ownFrontEnd({ jwksUrl: own.jwksUrl });
     const callWithNewToken = async () =>
       fetch(fresh.url, {
         headers: {
@@ -285,12 +302,7 @@ describe("a front-end stand-in of its own", () => {
       jwksUrl: metadata.jwksUrl,
       invokers: [CLIENT_EMAIL],
     });
-    const response = await fetch(lonely.url, {
-      headers: {
-        authorization: `Bearer ${await metadata.issuer.issue({ email: CLIENT_EMAIL, audience: lonely.url, format: "full" })}`,
-      },
-    });
-    expect(response.status).toBe(503);
+    expect((await fetchAs(lonely)).status).toBe(503);
   });
 });
 
@@ -325,37 +337,19 @@ describe("what the front-end stand-in lets through to the service", () => {
   );
 
   it("admits an invoker listed in upper case, comparing e-mails lower-cased", async () => {
-    const upstream = await servers.stub((_req, res) => res.json({}));
-    const shouting = await frontEndFor({
-      upstream: upstream.url,
-      jwksUrl: metadata.jwksUrl,
+    const { frontEnd: shouting } = await ownFrontEnd({
       invokers: ["CLIENT@DEMO-PROJECT.IAM.GSERVICEACCOUNT.COM"],
     });
-    const response = await fetch(shouting.url, {
-      headers: {
-        authorization: `Bearer ${await metadata.issuer.issue({ email: CLIENT_EMAIL, audience: shouting.url, format: "full" })}`,
-      },
-    });
-    expect(response.status).toBe(200);
+    expect((await fetchAs(shouting)).status).toBe(200);
   });
 
   it("refuses an e-mail with U+212A KELVIN SIGN where an invoker has k, without Unicode case folding", async () => {
-    const upstream = await servers.stub((_req, res) => res.json({}));
-    const kelvin = await frontEndFor({
-      upstream: upstream.url,
-      jwksUrl: metadata.jwksUrl,
+    const { upstream, frontEnd: kelvin } = await ownFrontEnd({
       invokers: ["kelvin@demo-project.iam.gserviceaccount.com"],
     });
-    const callAs = async (email: string) =>
-      (
-        await fetch(kelvin.url, {
-          headers: {
-            authorization: `Bearer ${await metadata.issuer.issue({ email, audience: kelvin.url, format: "full" })}`,
-          },
-        })
-      ).status;
-    expect(await callAs("\u212Aelvin@demo-project.iam.gserviceaccount.com")).toBe(403);
-    expect(await callAs("kelvin@demo-project.iam.gserviceaccount.com")).toBe(200);
+    const statusAs = async (email: string) => (await fetchAs(kelvin, email)).status;
+    expect(await statusAs("\u212Aelvin@demo-project.iam.gserviceaccount.com")).toBe(403);
+    expect(await statusAs("kelvin@demo-project.iam.gserviceaccount.com")).toBe(200);
     expect(upstream.hits()).toBe(1);
   });
 
@@ -401,15 +395,8 @@ describe("what the front-end stand-in lets through to the service", () => {
 
 describe("a front-end stand-in whose key set cannot be loaded", () => {
   it("answers 503, not 401, to a valid token, forwarding nothing", async () => {
-    const upstream = await servers.stub((_req, res) => res.json({}));
-    const keyless = await frontEndFor({
-      upstream: upstream.url,
-      jwksUrl: await closedPortUrl(),
-      invokers: [CLIENT_EMAIL],
-    });
-    const response = await fetch(keyless.url, {
-      headers: { authorization: `Bearer ${await token(CLIENT_EMAIL, keyless.url)}` },
-    });
+    const { upstream, frontEnd: keyless } = await ownFrontEnd({ jwksUrl: await closedPortUrl() });
+    const response = await fetchAs(keyless);
     expect(response.status).toBe(503);
     expect(response.headers.get("x-local-front-end-reason")).toBe("signing keys are unavailable");
     expect(upstream.hits()).toBe(0);
@@ -418,17 +405,8 @@ describe("a front-end stand-in whose key set cannot be loaded", () => {
 
 describe("a front-end stand-in with the invoker check off", () => {
   it("forwards every request untouched, credentials included, as Cloud Run with invokerIamDisabled", async () => {
-    const seen: Request[] = [];
-    const upstream = await servers.stub((req, res) => {
-      seen.push(req);
-      res.json({});
-    });
-    const open = await frontEndFor({
-      upstream: upstream.url,
-      jwksUrl: metadata.jwksUrl,
-      invokers: [CLIENT_EMAIL],
-      invokerIamDisabled: true,
-    });
+    const { upstream, frontEnd: open } = await ownFrontEnd({ invokerIamDisabled: true });
+    const { seen } = upstream;
     const signed = await token(CLIENT_EMAIL, open.url);
     const none = await fetch(open.url);
     const forged = await fetch(open.url, {

@@ -1,6 +1,6 @@
 import net from "node:net";
 import os from "node:os";
-import { type LocalService, type LocalStack, startLocalStack } from "../../local/stack";
+import { type LocalService } from "../../local/stack";
 import {
   type Registration,
   type StackRun,
@@ -9,6 +9,7 @@ import {
   runStack,
   valueOf,
 } from "../helpers/pulumiMocks";
+import { sharedLocalStack } from "../helpers/localStack";
 import { projectConfig } from "../helpers/projectFile";
 
 /** Fetches an ID token from a service's own metadata stand-in, as that service would. */
@@ -47,14 +48,10 @@ function otherAddresses(): string[] {
 }
 
 describe("the local stack", () => {
-  let stack: LocalStack;
-  beforeAll(async () => {
-    stack = await startLocalStack({ basePort: 0 });
-  });
-  afterAll(() => stack?.stop());
+  const stack = sharedLocalStack();
 
   it("serves the client's call through the front end: the target names the client's service account", async () => {
-    const { client } = stack.services;
+    const { client } = stack().services;
     const response = await fetch(client.url);
     expect(response.status).toBe(200);
     const answer = (await response.json()) as {
@@ -66,24 +63,24 @@ describe("the local stack", () => {
   });
 
   it("keeps the target private: no credential gets 403 from its front end", async () => {
-    expect((await fetch(stack.services.target.url)).status).toBe(403);
+    expect((await fetch(stack().services.target.url)).status).toBe(403);
   });
 
   it("refuses the target's own identity, which holds no invoker grant", async () => {
-    const { target } = stack.services;
+    const { target } = stack().services;
     const token = await identityToken(target, target.url);
     const response = await fetch(target.url, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(403);
   });
 
   it("runs the two services as two processes, the target behind its front end", () => {
-    const { target, client } = stack.services;
+    const { target, client } = stack().services;
     expect(target.process.pid).not.toBe(client.process.pid);
     expect(target.process.url).not.toBe(target.url);
   });
 
   it("binds every service, front end and stand-in to 127.0.0.1 only", async () => {
-    const { target, client } = stack.services;
+    const { target, client } = stack().services;
     const ports = [
       client.process.port,
       target.process.port,
@@ -107,13 +104,11 @@ describe("the local stack", () => {
 });
 
 describe("the local stack and the deployed stack", () => {
-  let local: LocalStack;
+  const local = sharedLocalStack();
   let deployed: StackRun;
   beforeAll(async () => {
     deployed = await runStack();
-    local = await startLocalStack({ basePort: 0 });
   });
-  afterAll(() => local?.stop());
 
   const cloudRun = (service: "target" | "client"): Registration =>
     deployed.engine.named(TYPES.runService, `${service}-service`);
@@ -125,7 +120,7 @@ describe("the local stack and the deployed stack", () => {
       .sort();
 
   it.each(["target", "client"] as const)("hand the %s the same variable names", (service) => {
-    expect(localNames(local.services[service])).toEqual(
+    expect(localNames(local().services[service])).toEqual(
       Object.keys(envOf(cloudRun(service))).sort(),
     );
   });
@@ -134,7 +129,7 @@ describe("the local stack and the deployed stack", () => {
     const deployedClient = envOf(cloudRun("client"));
     expect(deployedClient.TARGET_URL).toBe(await valueOf(deployed.outputs.targetUrl!));
     expect(deployedClient.TARGET_AUDIENCE).toBe(envOf(cloudRun("target")).AUDIENCES);
-    const { client, target } = local.services;
+    const { client, target } = local().services;
     expect([client.env.TARGET_URL, client.env.TARGET_AUDIENCE]).toEqual([target.url, target.url]);
     expect(target.env.AUDIENCES).toBe(target.url);
     expect(client.env.TOKEN_HEADER).toBe(deployedClient.TOKEN_HEADER);
@@ -145,7 +140,7 @@ describe("the local stack and the deployed stack", () => {
     expect(deployedTarget.ALLOWED_INVOKERS).toBe(
       await valueOf(deployed.outputs.clientServiceAccount!),
     );
-    const { client, target } = local.services;
+    const { client, target } = local().services;
     expect(target.env.ALLOWED_INVOKERS).toBe(client.email);
     expect(target.invokers).toEqual([client.email]);
     expect(target.env.AUTH_MODE).toBe(deployedTarget.AUTH_MODE);
@@ -154,10 +149,10 @@ describe("the local stack and the deployed stack", () => {
   it("name the accounts alike: <prefix>-target and <prefix>-client, with Pulumi.yaml's default prefix", () => {
     const declaration = projectConfig().namePrefix;
     const prefix = typeof declaration === "string" ? declaration : String(declaration?.default);
-    expect(local.services.target.email).toBe(
+    expect(local().services.target.email).toBe(
       `${prefix}-target@local-project.iam.gserviceaccount.com`,
     );
-    expect(local.services.client.email).toBe(
+    expect(local().services.client.email).toBe(
       `${prefix}-client@local-project.iam.gserviceaccount.com`,
     );
   });

@@ -17,7 +17,7 @@ import {
   targetInvokedOnlyByItsCaller,
   targetsKeepInvokerCheck,
 } from "../../policy/policies";
-import { UNKNOWN } from "../helpers/pulumiMocks";
+import { TYPES, UNKNOWN } from "../helpers/pulumiMocks";
 import {
   googleProvider,
   stackResource,
@@ -26,10 +26,8 @@ import {
   violationsOfStack,
 } from "./policyArgs";
 
-const V2_SERVICE = "gcp:cloudrunv2/service:Service";
+const { runService: V2_SERVICE, runServiceMember: V2_MEMBER, account: ACCOUNT } = TYPES;
 const V1_SERVICE = "gcp:cloudrun/service:Service";
-const V2_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember";
-const ACCOUNT = "gcp:serviceaccount/account:Account";
 const SA_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember";
 const PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember";
 const TARGET_EMAIL = "s2s-target@my-project.iam.gserviceaccount.com";
@@ -94,8 +92,20 @@ function deployedShape(options: { clientOpen?: boolean } = {}) {
   return { targetAccount, clientAccount, target, client, grant };
 }
 
-function resources(shape: ReturnType<typeof deployedShape>): PolicyResource[] {
+type Shape = ReturnType<typeof deployedShape>;
+
+function resources(shape: Shape): PolicyResource[] {
   return Object.values(shape);
+}
+
+/** The deployed shape without the caller's grant, for a test that brings its own. */
+function withoutGrant(shape: Shape): PolicyResource[] {
+  return [shape.targetAccount, shape.clientAccount, shape.target, shape.client];
+}
+
+/** A violation whose message contains `text`, reported on any resource. */
+function violationSaying(text: string) {
+  return expect.objectContaining({ message: expect.stringContaining(text) });
 }
 
 test("every policy of the pack is mandatory, but the advisory one on the target's own token check, and named once", () => {
@@ -205,7 +215,7 @@ describe("public principals only invoke a public service", () => {
     ).toEqual([]);
   });
 
-  test.each<[string, (shape: ReturnType<typeof deployedShape>) => PolicyResource]>([
+  test.each<[string, (shape: Shape) => PolicyResource]>([
     [
       "a role other than the invoker on the public client",
       ({ client }) =>
@@ -302,121 +312,99 @@ function previewShape(project = "my-project") {
 describe("a target is invoked only by its caller", () => {
   const check = (...all: PolicyResource[]) => violationsOfStack(targetInvokedOnlyByItsCaller, all);
 
-  test("the target's own account, computed from its account resource, is a violation reported on the grant", async () => {
+  /**
+   * A grant on the target: what it names, the deployed shape it joins (with or without the
+   * caller's grant), its member, what that is computed from, and what the violation says.
+   */
+  type Invoker = [
+    string,
+    (shape: Shape) => PolicyResource[],
+    string,
+    (shape: Shape) => PolicyResource[],
+    string,
+  ];
+
+  test.each<Invoker>([
+    [
+      "the target's own account computed from its account resource, as the only invoker,",
+      withoutGrant,
+      `serviceAccount:${TARGET_EMAIL}`,
+      (shape) => [shape.targetAccount],
+      "names the target's own account",
+    ],
+    [
+      "the target's own account spelled as an e-mail, as the only invoker,",
+      withoutGrant,
+      `serviceAccount:${TARGET_EMAIL}`,
+      () => [],
+      "names the target's own account",
+    ],
+    [
+      "the default compute account as the only invoker",
+      withoutGrant,
+      "serviceAccount:123456789012-compute@developer.gserviceaccount.com",
+      () => [],
+      "names the default compute account",
+    ],
+    [
+      "an e-mail that merely starts like the caller's, as the only invoker,",
+      withoutGrant,
+      `serviceAccount:${CLIENT_EMAIL}.evil`,
+      () => [],
+      "which is not the account of a service that calls",
+    ],
+    [
+      "a second invoker beside the caller's grant",
+      resources,
+      "user:ops@example.com",
+      () => [],
+      "names user:ops@example.com, which is not the account of a service that calls",
+    ],
+    [
+      "the caller's account granted again beside the caller's grant",
+      resources,
+      `serviceAccount:${CLIENT_EMAIL}`,
+      (shape) => [shape.clientAccount],
+      "is a second invoker grant",
+    ],
+  ])("%s is a violation reported on that grant alone", async (_, joins, member, from, says) => {
     const shape = deployedShape();
-    const grant = invokerMember("grant", shape.target, `serviceAccount:${TARGET_EMAIL}`, [
-      shape.targetAccount,
-    ]);
-    expect(
-      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
-    ).toEqual([
-      { message: expect.stringContaining("names the target's own account"), urn: grant.urn },
+    const grant = invokerMember("grant", shape.target, member, from(shape));
+    expect(await check(...joins(shape), grant)).toEqual([
+      { message: expect.stringContaining(says), urn: grant.urn },
     ]);
   });
 
-  test("the target's own account spelled as an e-mail is a violation", async () => {
-    const shape = deployedShape();
-    const grant = invokerMember("grant", shape.target, `serviceAccount:${TARGET_EMAIL}`);
-    expect(
-      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
-    ).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining("names the target's own account"),
-      }),
-    ]);
-  });
+  /** What the policy reports on a first preview's shape with one more invoker grant on the target. */
+  const withGrant = (
+    shape: ReturnType<typeof previewShape>,
+    member: string,
+    memberFrom: PolicyResource[] = [],
+  ) => check(...Object.values(shape), invokerMember("grant", shape.target, member, memberFrom));
 
   test("on a first preview, the caller's account by dependency passes and the target's e-mail spelled out is refused", async () => {
     const shape = previewShape();
-    const fromClient = invokerMember("client", shape.target, UNKNOWN, [shape.clientAccount]);
-    expect(await check(...Object.values(shape), fromClient)).toEqual([]);
-    const spelled = invokerMember("spelled", shape.target, `serviceAccount:${TARGET_EMAIL}`);
-    expect(await check(...Object.values(shape), spelled)).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining("names the target's own account"),
-      }),
+    expect(await withGrant(shape, UNKNOWN, [shape.clientAccount])).toEqual([]);
+    expect(await withGrant(shape, `serviceAccount:${TARGET_EMAIL}`)).toEqual([
+      violationSaying("names the target's own account"),
     ]);
   });
 
   test("in a domain-scoped project, the caller's e-mail as Google forms it passes, the colon form does not", async () => {
     const shape = previewShape("example.com:my-project");
-    const right = invokerMember(
-      "right",
-      shape.target,
-      "serviceAccount:s2s-client@my-project.example.com.iam.gserviceaccount.com",
-    );
-    expect(await check(...Object.values(shape), right)).toEqual([]);
-    const colon = invokerMember(
-      "colon",
-      shape.target,
-      "serviceAccount:s2s-client@example.com:my-project.iam.gserviceaccount.com",
-    );
-    expect(await check(...Object.values(shape), colon)).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining("not the account of a service that calls"),
-      }),
+    const right = "serviceAccount:s2s-client@my-project.example.com.iam.gserviceaccount.com";
+    expect(await withGrant(shape, right)).toEqual([]);
+    const colon = "serviceAccount:s2s-client@example.com:my-project.iam.gserviceaccount.com";
+    expect(await withGrant(shape, colon)).toEqual([
+      violationSaying("not the account of a service that calls"),
     ]);
   });
 
   test("with the project unknown to the pack, the target's id in any project counts as the target's account", async () => {
-    const shape = previewShape("");
-    const grant = invokerMember(
-      "grant",
-      shape.target,
-      "serviceAccount:s2s-target@elsewhere.iam.gserviceaccount.com",
-    );
-    expect(await check(...Object.values(shape), grant)).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining("names the target's own account"),
-      }),
+    const elsewhere = "serviceAccount:s2s-target@elsewhere.iam.gserviceaccount.com";
+    expect(await withGrant(previewShape(""), elsewhere)).toEqual([
+      violationSaying("names the target's own account"),
     ]);
-  });
-
-  test("the default compute account is a violation", async () => {
-    const shape = deployedShape();
-    const grant = invokerMember(
-      "grant",
-      shape.target,
-      "serviceAccount:123456789012-compute@developer.gserviceaccount.com",
-    );
-    expect(
-      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
-    ).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining("names the default compute account"),
-      }),
-    ]);
-  });
-
-  test("a second invoker beside the caller's account is a violation, and the caller's grant is not", async () => {
-    const shape = deployedShape();
-    const second = invokerMember("operator", shape.target, "user:ops@example.com");
-    expect(await check(...resources(shape), second)).toEqual([
-      {
-        message: expect.stringContaining(
-          "names user:ops@example.com, which is not the account of a service that calls",
-        ),
-        urn: second.urn,
-      },
-    ]);
-  });
-
-  test("the caller's account granted twice is a violation on the second grant", async () => {
-    const shape = deployedShape();
-    const again = invokerMember("again", shape.target, `serviceAccount:${CLIENT_EMAIL}`, [
-      shape.clientAccount,
-    ]);
-    expect(await check(...resources(shape), again)).toEqual([
-      { message: expect.stringContaining("is a second invoker grant"), urn: again.urn },
-    ]);
-  });
-
-  test("an e-mail that merely starts like the caller's is a violation", async () => {
-    const shape = deployedShape();
-    const grant = invokerMember("grant", shape.target, `serviceAccount:${CLIENT_EMAIL}.evil`);
-    expect(
-      await check(shape.targetAccount, shape.clientAccount, shape.target, shape.client, grant),
-    ).toHaveLength(1);
   });
 });
 
@@ -453,9 +441,7 @@ describe("ingress follows the call", () => {
 
   test("a target reached only through the VPC, open to all traffic, is a violation", async () => {
     expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", "ALL_TRAFFIC"))).toEqual([
-      expect.objectContaining({
-        message: expect.stringContaining('"s2s-target-service" is called only through a VPC'),
-      }),
+      violationSaying('"s2s-target-service" is called only through a VPC'),
     ]);
   });
 
@@ -471,11 +457,7 @@ describe("ingress follows the call", () => {
     "a caller with ingress %s is a violation",
     async (ingress) => {
       expect(await check(...shapeWith("INGRESS_TRAFFIC_ALL", undefined, ingress))).toEqual([
-        expect.objectContaining({
-          message: expect.stringContaining(
-            '"s2s-client-service" calls "s2s-target-service" but its ingress is',
-          ),
-        }),
+        violationSaying('"s2s-client-service" calls "s2s-target-service" but its ingress is'),
       ]);
     },
   );

@@ -1,19 +1,15 @@
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { runLoad } from "../../bench/load";
-import { type LocalStack, startLocalStack } from "../../local/stack";
+import { sharedLocalStack } from "../helpers/localStack";
 
-let stack: LocalStack;
-beforeAll(async () => {
-  stack = await startLocalStack({ basePort: 0 });
-});
-afterAll(() => stack.stop());
+const stack = sharedLocalStack();
 
 /** The places hostile input can arrive: both services directly, and the target's front end. */
 const ENDPOINTS: Array<[string, () => string]> = [
-  ["the client", () => stack.services.client!.url],
-  ["the target", () => stack.services.target!.process.url],
-  ["the target's front end", () => stack.services.target!.url],
+  ["the client", () => stack().services.client!.url],
+  ["the target", () => stack().services.target!.process.url],
+  ["the target's front end", () => stack().services.target!.url],
 ];
 
 /** The status of one exchange of raw bytes, or undefined when no answer arrived. */
@@ -57,7 +53,7 @@ async function stillServing(): Promise<void> {
   for (const [, url] of ENDPOINTS.slice(0, 2)) {
     expect((await fetch(`${url()}/health`)).status).toBe(200);
   }
-  expect((await fetch(stack.services.client!.url)).status).toBe(200);
+  expect((await fetch(stack().services.client!.url)).status).toBe(200);
 }
 
 afterEach(stillServing);
@@ -132,10 +128,10 @@ describe("thousands of garbage tokens", () => {
   }
 
   it("all get 401 from the target's front end", async () => {
-    expect(await hammer(stack.services.target!.url)).toEqual({ 401: 2000 });
+    expect(await hammer(stack().services.target!.url)).toEqual({ 401: 2000 });
   });
 
   it("all get 401 from the target itself, which verifies every token", async () => {
-    expect(await hammer(stack.services.target!.process.url)).toEqual({ 401: 2000 });
+    expect(await hammer(stack().services.target!.process.url)).toEqual({ 401: 2000 });
   });
 });

@@ -148,87 +148,35 @@ describe("a target in verify mode", () => {
     bearer(await signed(overrides));
   const now = nowSeconds();
 
+  /** Tokens whose claims differ from a good one's, each refused with 401 for `reason`. */
+  const refusedClaims = (
+    reason: RegExp,
+    cases: Array<[string, Record<string, unknown>]>,
+  ): Rejection[] => cases.map(([name, overrides]) => [name, byClaims(overrides), 401, reason]);
+
   const nearMisses: Rejection[] = [
     // Audiences that share a prefix or a suffix with a real one, or differ only in form.
-    [
-      "an audience extending the real one",
-      byClaims({ aud: `${AUDIENCE}.evil.example` }),
-      401,
-      /another audience/,
-    ],
-    [
-      "an audience the real one extends",
-      byClaims({ aud: AUDIENCE.slice(0, -1) }),
-      401,
-      /another audience/,
-    ],
-    [
-      "an audience ending with the real one",
-      byClaims({ aud: `https://evil.example/${AUDIENCE}` }),
-      401,
-      /another audience/,
-    ],
-    [
-      "an audience with the real one's host as a suffix",
-      byClaims({ aud: "https://eviltarget.example.run.app" }),
-      401,
-      /another audience/,
-    ],
-    [
-      "the real audience with a trailing slash",
-      byClaims({ aud: `${AUDIENCE}/` }),
-      401,
-      /another audience/,
-    ],
-    [
-      "the real audience in capitals",
-      byClaims({ aud: AUDIENCE.toUpperCase() }),
-      401,
-      /another audience/,
-    ],
-    [
-      "an audience list holding only a near miss",
-      byClaims({ aud: [`${AUDIENCE}.evil.example`] }),
-      401,
-      /another audience/,
-    ],
+    ...refusedClaims(/another audience/, [
+      ["an audience extending the real one", { aud: `${AUDIENCE}.evil.example` }],
+      ["an audience the real one extends", { aud: AUDIENCE.slice(0, -1) }],
+      ["an audience ending with the real one", { aud: `https://evil.example/${AUDIENCE}` }],
+      [
+        "an audience with the real one's host as a suffix",
+        { aud: "https://eviltarget.example.run.app" },
+      ],
+      ["the real audience with a trailing slash", { aud: `${AUDIENCE}/` }],
+      ["the real audience in capitals", { aud: AUDIENCE.toUpperCase() }],
+      ["an audience list holding only a near miss", { aud: [`${AUDIENCE}.evil.example`] }],
+    ]),
     // Issuers that share a prefix or a suffix with Google's.
-    [
-      "an issuer extending Google's",
-      byClaims({ iss: "https://accounts.google.com.evil.example" }),
-      401,
-      /untrusted issuer/,
-    ],
-    [
-      "an issuer Google's extends",
-      byClaims({ iss: "https://accounts.google.co" }),
-      401,
-      /untrusted issuer/,
-    ],
-    [
-      "an issuer ending with Google's",
-      byClaims({ iss: "https://evil.accounts.google.com" }),
-      401,
-      /untrusted issuer/,
-    ],
-    [
-      "an issuer ending with Google's scheme-less form",
-      byClaims({ iss: "evilaccounts.google.com" }),
-      401,
-      /untrusted issuer/,
-    ],
-    [
-      "Google's issuer over http",
-      byClaims({ iss: "http://accounts.google.com" }),
-      401,
-      /untrusted issuer/,
-    ],
-    [
-      "Google's issuer with a trailing slash",
-      byClaims({ iss: "https://accounts.google.com/" }),
-      401,
-      /untrusted issuer/,
-    ],
+    ...refusedClaims(/untrusted issuer/, [
+      ["an issuer extending Google's", { iss: "https://accounts.google.com.evil.example" }],
+      ["an issuer Google's extends", { iss: "https://accounts.google.co" }],
+      ["an issuer ending with Google's", { iss: "https://evil.accounts.google.com" }],
+      ["an issuer ending with Google's scheme-less form", { iss: "evilaccounts.google.com" }],
+      ["Google's issuer over http", { iss: "http://accounts.google.com" }],
+      ["Google's issuer with a trailing slash", { iss: "https://accounts.google.com/" }],
+    ]),
     // The time claims: present, numeric, and within the rules.
     ["a token without exp", byClaims({ exp: undefined }), 401, /lacks the exp claim/],
     [
@@ -264,20 +212,12 @@ describe("a target in verify mode", () => {
     ["a token with an empty sub", byClaims({ sub: "" }), 401, /lacks the sub claim/],
     ["a token whose sub is a number", byClaims({ sub: 111111111111 }), 401, /lacks the sub claim/],
     ["a token without an e-mail", byClaims({ email: undefined }), 401, /lacks the email claim/],
-    [
-      'a token with email_verified as the string "true"',
-      byClaims({ email_verified: "true" }),
-      401,
-      /not verified/,
-    ],
-    [
-      "a token without email_verified",
-      byClaims({ email_verified: undefined }),
-      401,
-      /not verified/,
-    ],
-    ["a token with email_verified false", byClaims({ email_verified: false }), 401, /not verified/],
-    ["a token with email_verified 1", byClaims({ email_verified: 1 }), 401, /not verified/],
+    ...refusedClaims(/not verified/, [
+      ['a token with email_verified as the string "true"', { email_verified: "true" }],
+      ["a token without email_verified", { email_verified: undefined }],
+      ["a token with email_verified false", { email_verified: false }],
+      ["a token with email_verified 1", { email_verified: 1 }],
+    ]),
     // Invoker e-mails that contain, or are contained in, the allowed one.
     ...emailNearMisses(CLIENT).map(([how, email]): Rejection => [
       `a caller whose e-mail ${how}`,
