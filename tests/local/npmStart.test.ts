@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { freePort } from "../../local/launcher";
 import { TestServers } from "../helpers/servers";
@@ -11,6 +12,23 @@ interface Started {
   npm: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+}
+
+/** Whether nothing listens on `port` on loopback right now. */
+async function isFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A port that is free with the next one free too: `npm start --port N` listens on both. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65535 && (await isFree(port + 1))) return port;
+  }
 }
 
 const launched: Started[] = [];
@@ -154,7 +172,7 @@ describe("npm start", () => {
   });
 
   it("names the processes an earlier npm start left behind when they hold its port", async () => {
-    const port = await freePort();
+    const port = await freePortPair();
     const earlier = npmStart("--port", String(port));
     await waitFor(earlier, /Ctrl-C stops everything/);
     // The stack's own process dies without stopping its services, as after `kill -9`.
