@@ -49,7 +49,7 @@ export interface StackConfig {
   tokenHeader: TokenHeader;
   /** What both Cloud Run services are given. */
   cloudRun: {
-    /** Whether the Google provider refuses to delete or replace the services (a guard in the state). */
+    /** Whether the Google provider refuses to delete or replace the services (a state guard). */
     deletionProtection: boolean;
     /** Instances each service keeps running when idle, and at most. */
     scaling: { minInstances: number; maxInstances: number };

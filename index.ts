@@ -5,8 +5,8 @@
  *
  * Read top to bottom: config, the retry while Google propagates, APIs, registry, both service
  * accounts, the wait for a working chain, the audience, the target and the client (each with
- * its image), the grant, the outputs. Pulumi calls the exported function to run the program; tests call the
- * same function under mocks, once per configuration.
+ * its image), the grant, the outputs. Pulumi calls the exported function to run the program;
+ * tests call the same function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";

@@ -18,7 +18,7 @@ export interface ImageRegistrySettings {
   imageRetention: ImageRetention;
 }
 
-/** A Docker repository named `<namePrefix>-images` in `region`, cleaned up as `imageRetention` says. */
+/** A Docker repository `<namePrefix>-images` in `region`, cleaned up as `imageRetention` says. */
 export function imageRegistry(
   { namePrefix, region, imageRetention }: ImageRegistrySettings,
   opts: pulumi.CustomResourceOptions,
