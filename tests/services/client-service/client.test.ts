@@ -55,16 +55,6 @@ function expectNoPartOf(tokens: string[], text: string): void {
   expect(text).not.toMatch(/Bearer/i);
 }
 
-/** A stand-in target that answers `{}` to everything and keeps the requests it got. */
-async function recordingTarget() {
-  const seen: Request[] = [];
-  const stub = await servers.stub((req, res) => {
-    seen.push(req);
-    res.json({});
-  });
-  return { stub, seen };
-}
-
 /** Starts counting identity tokens from zero for one test. */
 function tokensIssuedDuring(): () => number {
   const before = metadata.stats.identityTokensIssued;
@@ -124,7 +114,8 @@ describe("the client calling a real target", () => {
   });
 
   it("passes the trace on to the target as a child span of the same trace", async () => {
-    const { stub, seen } = await recordingTarget();
+    const stub = await servers.recorder();
+    const { seen } = stub;
     const client = await startClient({ TARGET_URL: stub.url });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     await get(client, "/", { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
@@ -134,7 +125,8 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the token in X-Serverless-Authorization when configured, leaving Authorization free", async () => {
-    const { stub, seen } = await recordingTarget();
+    const stub = await servers.recorder();
+    const { seen } = stub;
     const client = await startClient({
       TARGET_URL: stub.url,
       TOKEN_HEADER: "X-Serverless-Authorization",
@@ -145,7 +137,8 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the same token in X-Serverless-Authorization and Authorization by default", async () => {
-    const { stub, seen } = await recordingTarget();
+    const stub = await servers.recorder();
+    const { seen } = stub;
     const client = await startClient({ TARGET_URL: stub.url });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -153,7 +146,8 @@ describe("the client calling a real target", () => {
   });
 
   it("sends the token in Authorization only when TOKEN_HEADER says authorization", async () => {
-    const { stub, seen } = await recordingTarget();
+    const stub = await servers.recorder();
+    const { seen } = stub;
     const client = await startClient({ TARGET_URL: stub.url, TOKEN_HEADER: "authorization" });
     await get(client);
     expect(seen[0]?.get("authorization")).toMatch(/^Bearer /);
