@@ -1,14 +1,18 @@
 /**
  * The target call of the benchmark's baseline clients (no authentication, and the seed's token
  * on every request): the client's own connection pool (`httpGetter`), one timer over the whole
- * call, the trace context passed on and the answer's JSON read, as the shipped client does
- * them, with whatever headers the baseline adds. Nothing is retried, and any failure is one
+ * call, the trace context passed on and the answer's body read (`parseBody`), as the shipped
+ * client does them, with whatever headers the baseline adds. Nothing is retried, and any failure is one
  * error: under the benchmark's load every call is expected to succeed, and failures are counted.
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ClientConfig } from "../services/client-service/config";
 import { httpGetter } from "../services/client-service/httpGet";
-import { type CallTarget, TargetCallError } from "../services/client-service/targetCaller";
+import {
+  type CallTarget,
+  parseBody,
+  TargetCallError,
+} from "../services/client-service/targetCaller";
 import { childTraceparent } from "../services/shared/trace";
 
 export function baselineCall(
@@ -25,12 +29,11 @@ export function baselineCall(
     try {
       const headers = { ...(await credentials()), traceparent: childTraceparent(trace) };
       const answer = await get({ ...headers, accept: "application/json" }, controller.signal);
-      const json = (answer.headers["content-type"] ?? "").includes("application/json");
       return {
         target: {
           url: config.targetUrl.href,
           status: answer.status,
-          body: json ? (JSON.parse(answer.body) as unknown) : answer.body,
+          body: parseBody(answer),
         },
         latencyMs: Math.round((performance.now() - started) * 100) / 100,
         retriedWithFreshToken: false,

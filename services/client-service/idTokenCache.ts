@@ -39,9 +39,9 @@ export interface IdTokenCacheOptions {
 /** A fetch that has not answered after this long is given up. */
 const FETCH_TIMEOUT_MS = 5_000;
 
-/** A background refresh starts when the token has less than this left (at most a quarter of its life). */
+/** A background refresh starts when the token has less than this left (at most 1/4 of its life). */
 const REFRESH_AHEAD_MS = 5 * 60_000;
-/** No token is handed out with less than this left (at most a tenth of its life); callers wait instead. */
+/** No token goes out with less than this left (at most 1/10 of its life); callers wait instead. */
 const MINIMUM_VALIDITY_MS = 30_000;
 
 interface CachedToken {

@@ -61,7 +61,7 @@ function describeNetworkError(error: unknown): string {
 }
 
 /** The answer's JSON when it says it is JSON, its text otherwise. */
-function parseBody(answer: HttpAnswer): unknown {
+export function parseBody(answer: HttpAnswer): unknown {
   if ((answer.headers["content-type"] ?? "").includes("application/json")) {
     try {
       return JSON.parse(answer.body) as unknown;
@@ -127,6 +127,14 @@ function echoesToken(answer: HttpAnswer, tokens: readonly string[]): boolean {
   });
 }
 
+/** The request headers that carry `idToken`: in `tokenHeader`, or in both headers. */
+export function tokenHeaders(tokenHeader: ClientTokenHeader, idToken: string): OutgoingHttpHeaders {
+  const bearer = `Bearer ${idToken}`;
+  return tokenHeader === "both"
+    ? { "x-serverless-authorization": bearer, authorization: bearer }
+    : { [tokenHeader]: bearer };
+}
+
 /**
  * The client's call: an ID token from the metadata server, cached, in `tokenHeader`; one retry
  * with a fresh token after a 401; the timeout over the whole call, retry included; and every
@@ -159,13 +167,6 @@ export function createTargetCaller(options: TargetCallerOptions, logger: Logger)
     }
   }
 
-  const credentials = (idToken: string): OutgoingHttpHeaders => {
-    const bearer = `Bearer ${idToken}`;
-    return tokenHeader === "both"
-      ? { "x-serverless-authorization": bearer, authorization: bearer }
-      : { [tokenHeader]: bearer };
-  };
-
   return async (trace) => {
     const started = performance.now();
     // A timer cleared when the call ends. AbortSignal.timeout's timer would stay behind for the
@@ -183,7 +184,7 @@ export function createTargetCaller(options: TargetCallerOptions, logger: Logger)
       sentTokens.push(idToken);
       return get(
         {
-          ...credentials(idToken),
+          ...tokenHeaders(tokenHeader, idToken),
           traceparent: childTraceparent(trace),
           accept: "application/json",
         },
