@@ -26,6 +26,11 @@ export const BUNDLES = {
   "seed-pattern-client": "bench/seedPatternClient.ts",
   "bare-http-server": "bench/bareHttpServer.ts",
   "express-hello": "bench/expressHello.ts",
+  // The engine tier's stand-ins for the Pulumi plugins that cannot be had here
+  // (local/pulumi/): a Node.js language host and the gcp and docker providers.
+  "pulumi-language-nodejs": "local/pulumi/languageHost.ts",
+  "pulumi-resource-gcp": "local/pulumi/gcpProvider.ts",
+  "pulumi-resource-docker": "local/pulumi/dockerProvider.ts",
 };
 
 // JSON files (the largest is mime-db's list of media types, which Express loads at start) go in
@@ -65,7 +70,8 @@ const { outputFiles } = await build({
   logLevel: "warning",
   // `debug` (under express) tries `supports-color` inside a try block. It is only installed as
   // a development dependency, so it must not be bundled into what production runs.
-  external: ["supports-color"],
+  // The docker stand-in loads the program's own esbuild to find a service's sources.
+  external: ["supports-color", "esbuild"],
   write: false,
   plugins: [jsonAsParse],
 });

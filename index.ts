@@ -4,19 +4,19 @@
  * account. Nothing else is granted to anyone, and nothing at project level.
  *
  * Read top to bottom: config, the retry while Google propagates, APIs, registry, both service
- * accounts, the wait for a working chain, the audience, the target and the client (each with
- * its image), the grant, the outputs. Pulumi calls the exported function to run the program;
+ * accounts, the audience, the target and the client (each with its image), the grant, the wait
+ * for a working chain, the outputs. Pulumi calls the exported function to run the program;
  * tests call the same function under mocks, once per configuration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { chainReadyHooks } from "./components/chainReadyHook";
 import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage } from "./components/containerImage";
 import { curlCommands } from "./components/curlCommands";
 import { imageRegistry } from "./components/imageRegistry";
 import { propagationRetry } from "./components/propagationRetry";
 import { enableStackApis } from "./components/stackApis";
+import { WorkingChain } from "./components/workingChain";
 import { loadStackConfig } from "./config";
 import * as services from "./services/wiring";
 
@@ -55,12 +55,6 @@ export = () => {
     afterApis,
   );
 
-  // `pulumi up` ends only when the chain works: after the grant or either service changes, a
-  // hook calls the client until it answers 200 naming its own account through the target
-  // (IAM grants take minutes to reach every front end), and fails with the reason otherwise.
-  // Never in preview; off with `waitForChain: false`. The client's URL is read when it runs.
-  const chainReady = chainReadyHooks(config, () => ({ client, clientAccount }));
-
   // The audience of the client's tokens, which a verifying target must know when it starts:
   // the custom audience, or the target's deterministic URL (https://<service>-<project
   // number>.<region>.run.app), known before the target exists.
@@ -87,7 +81,6 @@ export = () => {
       env: services.targetEnvironment({ ...config, audience, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudience: config.customAudience,
-      hooks: chainReady.afterUpdate,
     },
     afterApis,
   );
@@ -106,7 +99,6 @@ export = () => {
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,
-      hooks: chainReady.afterCreateOrUpdate,
     },
     afterApis,
   );
@@ -116,7 +108,9 @@ export = () => {
   // A replaced target starts with an empty IAM policy while the grant's inputs stay the same,
   // so the grant is replaced with it: a new target never lacks it. Stacks deployed before the
   // grant was written here held it inside the target's component; the alias keeps that grant.
-  new gcp.cloudrunv2.ServiceIamMember(
+  // Under deletion protection, Pulumi refuses to delete it too: a refused destroy of the
+  // services must not leave them without their grant.
+  const grant = new gcp.cloudrunv2.ServiceIamMember(
     "target-invoker-client",
     {
       project: target.service.project,
@@ -126,11 +120,24 @@ export = () => {
       member: clientAccount.member,
     },
     {
-      hooks: { ...hooks, ...chainReady.afterCreateOrUpdate },
+      hooks,
       replaceWith: [target.service],
       aliases: [{ parent: target }],
+      protect: config.cloudRun.deletionProtection,
     },
   );
+
+  // `pulumi up` ends only when the chain works: after the grant or either service changes, it
+  // calls the client until it answers 200 naming its own account through the target (IAM
+  // grants take minutes to reach every front end), and fails with the reason otherwise, again
+  // at every `up` until the chain has worked once. Never in preview; off with waitForChain false.
+  if (config.waitForChain) {
+    new WorkingChain(
+      "working-chain",
+      { target: target.service, client: client.service, grant, clientAccount },
+      config,
+    );
+  }
 
   return {
     clientUrl: client.uri,

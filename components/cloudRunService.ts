@@ -57,7 +57,10 @@ export interface CloudRunServiceArgs {
   publicAccess?: PublicAccess;
   /** An audience accepted in ID tokens besides the service's URL. */
   customAudience?: string;
-  /** Whether the provider refuses to delete or replace the service (a guard in the state); required. */
+  /**
+   * Whether the service may not be deleted or replaced: the provider refuses it, and Pulumi
+   * refuses a destroy or replacement before it deletes anything. Required.
+   */
   deletionProtection: boolean;
   /** Bounds on the number of instances. */
   scaling: { minInstances: number; maxInstances: number };
@@ -72,8 +75,6 @@ export interface CloudRunServiceArgs {
   args?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
   vpcSubnet?: string;
-  /** Hooks on the Cloud Run service itself, e.g. a check after each new revision. */
-  hooks?: pulumi.ResourceHookBinding;
 }
 
 export class CloudRunService extends pulumi.ComponentResource {
@@ -152,7 +153,12 @@ export class CloudRunService extends pulumi.ComponentResource {
           ],
         },
       },
-      { ...childOpts, hooks: { ...childOpts.hooks, ...args.hooks } },
+      // Deletion protection is kept twice: by the provider, which refuses the delete itself,
+      // and by Pulumi, which refuses a destroy or replacement before it deletes anything else
+      // (the provider's refusal would come after the grant and the other service were gone).
+      // A service's name is unique in its project and region (Google answers 409 to a second
+      // one), so a replacement that keeps the name must delete the old service first.
+      { ...childOpts, protect: args.deletionProtection, deleteBeforeReplace: true },
     );
 
     // Opened to everyone on purpose (args.publicAccess), through the one public principal.
