@@ -108,8 +108,9 @@ export = () => {
   // A replaced target starts with an empty IAM policy while the grant's inputs stay the same,
   // so the grant is replaced with it: a new target never lacks it. Stacks deployed before the
   // grant was written here held it inside the target's component; the alias keeps that grant.
-  // Under deletion protection, Pulumi refuses to delete it too: a refused destroy of the
-  // services must not leave them without their grant.
+  // Under deletion protection Pulumi refuses to delete it, as it refuses the services: a
+  // refused destroy must not leave them without their grant.
+  const protect = config.cloudRun.deletionProtection;
   const grant = new gcp.cloudrunv2.ServiceIamMember(
     "target-invoker-client",
     {
@@ -119,12 +120,7 @@ export = () => {
       role: "roles/run.invoker",
       member: clientAccount.member,
     },
-    {
-      hooks,
-      replaceWith: [target.service],
-      aliases: [{ parent: target }],
-      protect: config.cloudRun.deletionProtection,
-    },
+    { hooks, replaceWith: [target.service], aliases: [{ parent: target }], protect },
   );
 
   // `pulumi up` ends only when the chain works: after the grant or either service changes, it
@@ -132,11 +128,8 @@ export = () => {
   // grants take minutes to reach every front end), and fails with the reason otherwise, again
   // at every `up` until the chain has worked once. Never in preview; off with waitForChain false.
   if (config.waitForChain) {
-    new WorkingChain(
-      "working-chain",
-      { target: target.service, client: client.service, grant, clientAccount },
-      config,
-    );
+    const chain = { target: target.service, client: client.service, grant, clientAccount };
+    new WorkingChain("working-chain", chain, config);
   }
 
   return {

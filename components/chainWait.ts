@@ -200,7 +200,7 @@ export async function waitForChain(
     if (elapsed() >= options.timeoutMs) {
       throw new ChainNotReadyError(
         seen,
-        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. Check: ${seen.advice}`,
+        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. ${seen.advice.charAt(0).toUpperCase()}${seen.advice.slice(1)}.`,
       );
     }
     if (lastReport?.seen !== seen.seen || clock.now() - lastReport.at >= reportEveryMs) {

@@ -10,6 +10,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import * as pulumi from "@pulumi/pulumi";
+import { hookLog } from "./hookLog";
 import { STACK_APIS } from "./stackApis";
 
 /**
@@ -132,12 +133,14 @@ export function retryDecision(failedOperation: string, errors: readonly string[]
 export function propagationRetry(): pulumi.ErrorHook {
   return new pulumi.ErrorHook("retry-while-google-propagates", async (failure) => {
     const decision = retryDecision(failure.failedOperation, failure.errors);
+    // The lines go under the resource that failed, whose URN the engine hands the hook.
+    const log = hookLog(failure.urn);
     if (!decision.retry) {
-      if (decision.advice !== undefined) pulumi.log.error(`${failure.name}: ${decision.advice}`);
+      if (decision.advice !== undefined) log.error(decision.advice);
       return false;
     }
-    pulumi.log.warn(
-      `${failure.name}: waiting for ${decision.waitingFor}; ${failure.failedOperation} again in ${RETRY_INTERVAL_SECONDS} s (retry ${decision.attempt} of ${decision.maxAttempts})`,
+    log.warn(
+      `Waiting for ${decision.waitingFor}; ${failure.failedOperation} again in ${RETRY_INTERVAL_SECONDS} s (retry ${decision.attempt} of ${decision.maxAttempts}).`,
     );
     await delay(RETRY_INTERVAL_SECONDS * 1000);
     return true;

@@ -66,7 +66,14 @@ function sentence(message: string): string {
   return /[.!?]$/.test(message) ? message : `${message}.`;
 }
 
-function waitHook(timeoutMs: number): pulumi.ResourceHook {
+/**
+ * The hook that waits for the chain, reading the client's URL and account from the inputs of the
+ * resource it runs for. Created inside the program: creating it registers it with the engine.
+ */
+export function workingChainHook({
+  waitForChainMinutes,
+}: WorkingChainSettings): pulumi.ResourceHook {
+  const timeoutMs = waitForChainMinutes * 60_000;
   return new pulumi.ResourceHook(WORKING_CHAIN_HOOK, async ({ urn, newInputs }) => {
     const { clientUrl, clientAccount } = (newInputs ?? {}) as WorkingChainInputs;
     if (typeof clientUrl !== "string" || typeof clientAccount !== "string") {
@@ -88,10 +95,10 @@ export class WorkingChain extends pulumi.dynamic.Resource {
   constructor(
     name: string,
     { target, client, grant, clientAccount }: ChainParts,
-    { waitForChainMinutes }: WorkingChainSettings,
+    settings: WorkingChainSettings,
     opts?: pulumi.CustomResourceOptions,
   ) {
-    const wait = waitHook(waitForChainMinutes * 60_000);
+    const wait = workingChainHook(settings);
     super(
       recordOnly,
       name,

@@ -256,7 +256,12 @@ describe("--wait", () => {
       "--client-account": running.services.client.email,
       "--wait": "3s",
     });
-    expect(says(stdout, "Check: 403 means the grant: roles/run.invoker on the target")).toBe(true);
+    expect(
+      says(
+        stdout,
+        "(the target answered 403). 403 means the grant: roles/run.invoker on the target",
+      ),
+    ).toBe(true);
     expect(row(stdout, "client GET /").result).toBe("fail");
     expect(status).toBe(1);
   });

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { type Properties, serveProvider, type StandInResource, UNKNOWN } from "./providerServer";
 
@@ -25,7 +26,9 @@ interface BuildInputs {
 function bundleSources(context: string, service: string): string[] {
   const entry = path.join(context, "services", `${service}-service`, "server.ts");
   // esbuild comes from the program's own node_modules: the engine starts plugins there.
-  const esbuild = require(require.resolve("esbuild", { paths: [context] })) as typeof import("esbuild");
+  const esbuild = createRequire(path.join(context, "package.json"))(
+    "esbuild",
+  ) as typeof import("esbuild");
   const { metafile } = esbuild.buildSync({
     entryPoints: [entry],
     bundle: true,

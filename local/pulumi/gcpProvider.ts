@@ -42,10 +42,12 @@ function text(inputs: Properties, key: string): string {
   return typeof value === "string" ? value : "";
 }
 
-/** In a preview, the outputs Google decides are not known yet. */
-function computed(context: OperationContext, outputs: Properties): Properties {
+/** In a preview, the outputs Google decides are not known yet; those the inputs set are. */
+function computed(context: OperationContext, outputs: Properties, inputs: Properties): Properties {
   if (!context.preview) return outputs;
-  return Object.fromEntries(Object.keys(outputs).map((key) => [key, UNKNOWN]));
+  return Object.fromEntries(
+    Object.keys(outputs).map((key) => [key, key in inputs ? inputs[key] : UNKNOWN]),
+  );
 }
 
 function localUrls(): Record<string, string> {
@@ -66,12 +68,12 @@ function simpleResource(
     replaceOnChanges,
     create(inputs, context) {
       const id = key(inputs, context);
-      const outputs = { ...inputs, ...computed(context, describe(inputs, context)) };
+      const outputs = { ...inputs, ...computed(context, describe(inputs, context), inputs) };
       if (!context.preview) cloud.put(id, outputs);
       return { id, outputs };
     },
     update(id, _olds, news, context) {
-      const outputs = { ...news, ...computed(context, describe(news, context)) };
+      const outputs = { ...news, ...computed(context, describe(news, context), news) };
       if (!context.preview) cloud.put(id, outputs);
       return outputs;
     },
@@ -81,11 +83,17 @@ function simpleResource(
   };
 }
 
-const apiService = simpleResource(
-  ["project", "service"],
-  (inputs, context) => `${project(inputs, context)}/${text(inputs, "service")}`,
-  (inputs, context) => ({ project: project(inputs, context) }),
-);
+const apiService: StandInResource = {
+  ...simpleResource(
+    ["project", "service"],
+    (inputs, context) => `${project(inputs, context)}/${text(inputs, "service")}`,
+    (inputs, context) => ({ project: project(inputs, context) }),
+  ),
+  // Destroying the resource disables the API only when disableOnDestroy says so (default true).
+  delete(id, outputs) {
+    if (outputs.disableOnDestroy !== false) cloud.remove(id);
+  },
+};
 
 const repository = simpleResource(
   ["project", "location", "repositoryId", "format", "mode", "kmsKeyName"],
@@ -106,7 +114,8 @@ const repository = simpleResource(
 
 const account = simpleResource(
   ["project", "accountId"],
-  (inputs, context) => `projects/${project(inputs, context)}/serviceAccounts/${email(inputs, context)}`,
+  (inputs, context) =>
+    `projects/${project(inputs, context)}/serviceAccounts/${email(inputs, context)}`,
   (inputs, context) => {
     const address = email(inputs, context);
     return {
@@ -132,12 +141,23 @@ function serviceKey(inputs: Properties, context: OperationContext): string {
 }
 
 /** The outputs Cloud Run gives a service at `generation`, with its URLs. */
-function serviceOutputs(inputs: Properties, context: OperationContext, uid: string, generation: number): Properties {
+function serviceOutputs(
+  inputs: Properties,
+  context: OperationContext,
+  uid: string,
+  generation: number,
+): Properties {
   const p = project(inputs, context);
   const name = text(inputs, "name");
   const region = text(inputs, "location");
   const deterministic = `https://${name}-${projectNumber(p)}.${region}.run.app`;
-  const hashStyle = `https://${name}-${uid.slice(0, 10).replace(/-/g, "")}-${region.slice(0, 2)}.a.run.app`;
+  // The hash-style URL ends in a code made of the region's words' initials: `ew` for europe-west1.
+  const regionCode = region
+    .replace(/\d+$/, "")
+    .split("-")
+    .map((word) => word[0])
+    .join("");
+  const hashStyle = `https://${name}-${uid.slice(0, 10).replace(/-/g, "")}-${regionCode}.a.run.app`;
   const revision = `${name}-${String(generation).padStart(5, "0")}-${uid.slice(0, 3)}`;
   return {
     project: p,
@@ -161,21 +181,27 @@ const cloudRunService: StandInResource = {
         `Error creating Service: googleapi: Error 409: Resource '${text(inputs, "name")}' already exists.`,
       );
     }
-    const outputs = { ...inputs, ...computed(context, serviceOutputs(inputs, context, randomUUID(), 1)) };
+    const outputs = {
+      ...inputs,
+      ...computed(context, serviceOutputs(inputs, context, randomUUID(), 1), inputs),
+    };
     if (!context.preview) cloud.put(id, outputs);
     return { id, outputs };
   },
   update(id, olds, news, context) {
     const generation = Number(olds.generation ?? "1") + 1;
     const uid = typeof olds.uid === "string" ? olds.uid : randomUUID();
-    const outputs = { ...news, ...computed(context, serviceOutputs(news, context, uid, generation)) };
+    const outputs = {
+      ...news,
+      ...computed(context, serviceOutputs(news, context, uid, generation), news),
+    };
     if (!context.preview) cloud.put(id, outputs);
     return outputs;
   },
   delete(id, outputs) {
     // The provider reads the flag from the state, as the real one does: setting it to false
-    // takes a `pulumi up` first.
-    if ((outputs as StoredService).deletionProtection === true) {
+    // takes a `pulumi up` first. Unset counts as true, the provider's default.
+    if ((outputs as StoredService).deletionProtection !== false) {
       throw new Error(
         "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
       );
@@ -194,7 +220,11 @@ const serviceIamMember: StandInResource = {
       );
     }
     const id = `${service} ${text(inputs, "role")} ${text(inputs, "member")}`;
-    const outputs = { ...inputs, project: project(inputs, context), ...computed(context, { etag: `BwY${randomUUID().slice(0, 8)}` }) };
+    const outputs = {
+      ...inputs,
+      project: project(inputs, context),
+      ...computed(context, { etag: `BwY${randomUUID().slice(0, 8)}` }, inputs),
+    };
     if (!context.preview) cloud.put(id, outputs);
     return { id, outputs };
   },
@@ -221,7 +251,10 @@ export const gcpStandIn = {
       if (id === "") throw new Error("project: required field is not set");
       return { projectId: id, number: projectNumber(id), name: id, id: `projects/${id}` };
     },
-    "gcp:organizations/getClientConfig:getClientConfig": (_args: Properties, context: OperationContext) => ({
+    "gcp:organizations/getClientConfig:getClientConfig": (
+      _args: Properties,
+      context: OperationContext,
+    ) => ({
       accessToken: "stand-in-access-token-not-for-google",
       project: context.config.project ?? "",
       region: context.config.region ?? "",

@@ -112,12 +112,11 @@ function startHost(engineAddress: string | undefined) {
     ),
     getRequiredPlugins: unary((request: language.GetRequiredPluginsRequest) =>
       new language.GetRequiredPluginsResponse().setPluginsList(
-        requiredPackages(request.getInfo()?.getProgramDirectory() ?? request.getPwd()).map(
-          (pkg) =>
-            new plugin.PluginDependency()
-              .setName(pkg.getName())
-              .setKind(pkg.getKind())
-              .setVersion(pkg.getVersion()),
+        requiredPackages(request.getInfo()?.getProgramDirectory() ?? request.getPwd()).map((pkg) =>
+          new plugin.PluginDependency()
+            .setName(pkg.getName())
+            .setKind(pkg.getKind())
+            .setVersion(pkg.getVersion()),
         ),
       ),
     ),
@@ -150,17 +149,26 @@ function startHost(engineAddress: string | undefined) {
           });
         }),
     ),
-    runPlugin: (call: grpc.ServerWritableStream<language.RunPluginRequest, language.RunPluginResponse>) => {
+    runPlugin: (
+      call: grpc.ServerWritableStream<language.RunPluginRequest, language.RunPluginResponse>,
+    ) => {
       const request = call.request;
       const programDirectory = request.getInfo()?.getProgramDirectory() ?? request.getPwd();
       if (request.getKind() !== "analyzer") {
-        call.emit("error", new Error(`only policy packs run here, not ${request.getKind()} plugins`));
+        call.emit(
+          "error",
+          new Error(`only policy packs run here, not ${request.getKind()} plugins`),
+        );
         return;
       }
       const env = request.getEnvList().length > 0 ? envFromList(request.getEnvList()) : process.env;
       const child = spawn(
         process.execPath,
-        [sdkFile(programDirectory, "cmd/run-policy-pack"), ...request.getArgsList(), programDirectory],
+        [
+          sdkFile(programDirectory, "cmd/run-policy-pack"),
+          ...request.getArgsList(),
+          programDirectory,
+        ],
         { cwd: request.getPwd() || programDirectory, env, stdio: ["ignore", "pipe", "pipe"] },
       );
       child.stdout.on("data", (chunk: Buffer) =>

@@ -59,7 +59,7 @@ interface Fault {
 }
 
 /** The injected fault for this call, if any, counted down in its file. */
-function injectedFault(operation: string, name: string): string | undefined {
+export function injectedFault(operation: string, name: string): string | undefined {
   const file = process.env.STANDIN_FAULTS;
   if (file === undefined || file === "") return undefined;
   let faults: Fault[];
@@ -123,7 +123,9 @@ function normalized(value: unknown): unknown {
 /** The top-level inputs that differ between two sets of inputs. */
 export function changedInputs(olds: Properties, news: Properties): string[] {
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-  return [...keys].filter((key) => hasUnknown(news[key]) || !sameValue(olds[key], news[key])).sort();
+  return [...keys]
+    .filter((key) => hasUnknown(news[key]) || !sameValue(olds[key] ?? null, news[key] ?? null))
+    .sort();
 }
 
 export function serveProvider(standIn: StandInProvider): Promise<unknown> {
@@ -167,7 +169,8 @@ export function serveProvider(standIn: StandInProvider): Promise<unknown> {
     }),
     invoke: unary((request: provider.InvokeRequest) => {
       const fn = standIn.functions[request.getTok()];
-      if (fn === undefined) throw new Error(`the stand-in provider has no function ${request.getTok()}`);
+      if (fn === undefined)
+        throw new Error(`the stand-in provider has no function ${request.getTok()}`);
       return new provider.InvokeResponse().setReturn(
         toStruct(fn(toJs(request.getArgs()), context("::::invoke", request.getPreview()))),
       );

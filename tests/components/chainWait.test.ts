@@ -66,7 +66,7 @@ describe("against the local stack", () => {
       `the client did not answer 200 naming ${running.services.client.email} within 4s`,
     );
     expect((error as Error).message).toContain(
-      `last seen: 502 target_forbidden (the target answered 403). Check: 403 means the grant: roles/run.invoker on the target for serviceAccount:${running.services.client.email}`,
+      `last seen: 502 target_forbidden (the target answered 403). 403 means the grant: roles/run.invoker on the target for serviceAccount:${running.services.client.email}`,
     );
     expect(wallMs).toBeGreaterThanOrEqual(4_000);
   });
@@ -77,7 +77,7 @@ describe("against the local stack", () => {
     });
     const { error } = await timedWait(endpointsOf(running), 2_000);
     expect((error as Error).message).toContain(
-      "last seen: 502 target_rejected_token (the target answered 401). Check: 401 means the audience",
+      "last seen: 502 target_rejected_token (the target answered 401). 401 means the audience",
     );
   });
 
@@ -85,7 +85,7 @@ describe("against the local stack", () => {
     const running = await localStack({});
     await running.services.target.stop();
     const { error } = await timedWait(endpointsOf(running), 2_000);
-    expect((error as Error).message).toContain("(the target answered 503). Check: 5xx means");
+    expect((error as Error).message).toContain("(the target answered 503). 5xx means");
     expect((error as Error).message).toContain("logs");
   });
 });

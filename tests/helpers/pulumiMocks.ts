@@ -41,6 +41,7 @@ export const TYPES = {
   account: "gcp:serviceaccount/account:Account",
   runService: "gcp:cloudrunv2/service:Service",
   runServiceMember: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+  workingChain: "pulumi-nodejs:dynamic/chain:WorkingChain",
 } as const;
 
 export interface Registration {
@@ -65,7 +66,17 @@ export interface Registration {
   /** URNs of the resources whose replacement replaces this one (`replaceWith`). */
   replaceWith: string[];
   /** Names of the hooks bound to the resource, by kind. */
-  hooks: { afterCreate: string[]; afterUpdate: string[]; onError: string[] };
+  hooks: {
+    beforeCreate: string[];
+    beforeUpdate: string[];
+    afterCreate: string[];
+    afterUpdate: string[];
+    onError: string[];
+  };
+  /** Whether Pulumi refuses to delete or replace the resource (`protect`). */
+  protect: boolean;
+  /** Whether a replacement deletes the old resource before it creates the new one. */
+  deleteBeforeReplace: boolean;
   /** The URNs the engine would adopt as this resource's earlier self (`aliases`), once answered. */
   aliases: string[];
 }
@@ -127,7 +138,12 @@ function computedOutputs(
       };
     }
     case "gcp:cloudrunv2/service:Service":
-      return { uri: `https://${text("name")}-abc123xyz-ew.a.run.app`, project };
+      return {
+        uri: `https://${text("name")}-abc123xyz-ew.a.run.app`,
+        project,
+        uid: `uid-of-${text("name")}`,
+        generation: "1",
+      };
     case "gcp:artifactregistry/repository:Repository":
       return {
         name: text("repositoryId"),
@@ -208,6 +224,8 @@ export class MockedEngine {
     const binding = request.getHooks();
     const registration: Registration = {
       hooks: {
+        beforeCreate: binding?.getBeforeCreateList() ?? [],
+        beforeUpdate: binding?.getBeforeUpdateList() ?? [],
         afterCreate: binding?.getAfterCreateList() ?? [],
         afterUpdate: binding?.getAfterUpdateList() ?? [],
         onError: binding?.getOnErrorList() ?? [],
@@ -223,6 +241,8 @@ export class MockedEngine {
       dependencies: request.getDependenciesList(),
       propertyDependencies,
       replaceWith: request.getReplaceWithList(),
+      protect: request.getProtect() === true,
+      deleteBeforeReplace: request.getDeletebeforereplace(),
       aliases: [],
     };
     this.registrations.push(registration);
@@ -294,10 +314,14 @@ interface RegisterRequest {
   };
   getHooks(): HooksBinding | undefined;
   getAliasesList(): AliasMessage[];
+  getProtect(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
 }
 
 /** The parts of the request's hook binding the recorder reads. */
 interface HooksBinding {
+  getBeforeCreateList(): string[];
+  getBeforeUpdateList(): string[];
   getAfterCreateList(): string[];
   getAfterUpdateList(): string[];
   getOnErrorList(): string[];
