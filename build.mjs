@@ -31,6 +31,8 @@ export const BUNDLES = {
   "pulumi-language-nodejs": "local/pulumi/languageHost.ts",
   "pulumi-resource-gcp": "local/pulumi/gcpProvider.ts",
   "pulumi-resource-docker": "local/pulumi/dockerProvider.ts",
+  // The local Cloud Run that the gcp stand-in starts to run the services it deploys.
+  "local-cloud-run": "local/pulumi/localCloudRun.ts",
 };
 
 // JSON files (the largest is mime-db's list of media types, which Express loads at start) go in

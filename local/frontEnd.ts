@@ -49,8 +49,14 @@ export interface FrontEndOptions {
   upstream: string;
   /** Where the issuer publishes its keys (the metadata stand-in's JWKS). */
   jwksUrl: string;
-  /** E-mails holding roles/run.invoker on the service. */
-  invokers: readonly string[];
+  /**
+   * E-mails holding roles/run.invoker on the service; or, for grants that come and go while
+   * the front end runs (the local Cloud Run reads them from the stack's state), a function
+   * asked at each request for the grants and the moment each reaches the front end.
+   */
+  invokers: readonly string[] | (() => readonly Grant[]);
+  /** Audiences accepted besides the front end's own URL: the service's other URLs, custom ones. */
+  audiences?: readonly string[];
   /**
    * The invoker check turned off, as Cloud Run's `invokerIamDisabled` (or
    * `--allow-unauthenticated`) turns it off: every request is forwarded unchecked and
@@ -75,6 +81,14 @@ export interface FrontEndOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+}
+
+/** A roles/run.invoker grant as the front end sees it. */
+export interface Grant {
+  /** An e-mail, or `allUsers`. */
+  member: string;
+  /** When the grant has reached this front end (IAM propagation), in ms since the epoch. */
+  inEffectAt: number;
 }
 
 export interface FrontEndStats {
@@ -175,10 +189,18 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     issuers: GOOGLE_ISSUERS,
     clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
   });
-  const invokers = new Set(options.invokers.map(asciiLowerCase));
+  const startedAt = Date.now();
+  const grants: () => readonly Grant[] =
+    typeof options.invokers === "function"
+      ? options.invokers
+      : ((fixed) => () => fixed)(
+          options.invokers.map((member) => ({
+            member,
+            inEffectAt: startedAt + (options.grantDelaySeconds ?? 0) * 1000,
+          })),
+        );
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS });
   const stats: FrontEndStats = { forwarded: 0, refused: 0 };
-  const grantInEffectAt = Date.now() + (options.grantDelaySeconds ?? 0) * 1000;
   // The ports that stand for the VPC; with internal ingress, requests on any other are refused.
   const vpcPorts = new Set<number>();
 
@@ -235,7 +257,11 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         );
       return;
     }
-    if (options.invokerIamDisabled) return forward(req, res, path);
+    const current = grants();
+    // allUsers holding the role opens the service to everyone, as invokerIamDisabled does.
+    if (options.invokerIamDisabled || current.some((grant) => grant.member === "allUsers")) {
+      return forward(req, res, path);
+    }
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
       stats.refused += 1;
@@ -253,8 +279,9 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
       if (error instanceof KeysUnavailableError) return deny(503, "signing keys are unavailable");
       throw error;
     }
-    if (!invokers.has(email)) return deny(403, `${email} does not hold roles/run.invoker`);
-    if (Date.now() < grantInEffectAt) {
+    const grant = current.find((held) => asciiLowerCase(held.member) === email);
+    if (grant === undefined) return deny(403, `${email} does not hold roles/run.invoker`);
+    if (Date.now() < grant.inEffectAt) {
       return deny(403, `the grant to ${email} has not reached this front end yet`);
     }
 
@@ -287,6 +314,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     `${url}/`,
     `http://localhost:${server.port}`,
     `http://localhost:${server.port}/`,
+    ...(options.audiences ?? []),
   );
   return { server, url, stats, ...(internal && { internal }) };
 }

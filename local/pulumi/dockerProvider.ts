@@ -7,9 +7,10 @@
  * Nothing is built or pushed.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { imageBundle, standInHome } from "./localCloudRunSpec";
 import { type Properties, serveProvider, type StandInResource, UNKNOWN } from "./providerServer";
 
 export const DOCKER_VERSION = "5.2.0";
@@ -22,15 +23,20 @@ interface BuildInputs {
   args?: Record<string, string>;
 }
 
+/** The entry point of the service named by the SERVICE build argument. */
+function serviceEntry(context: string, service: string): string {
+  return path.join(context, "services", `${service}-service`, "server.ts");
+}
+
+/** esbuild from the program's own node_modules: the engine starts plugins there. */
+function esbuildOf(context: string): typeof import("esbuild") {
+  return createRequire(path.join(context, "package.json"))("esbuild") as typeof import("esbuild");
+}
+
 /** The source files `services/<SERVICE>-service/server.ts` is bundled from, relative to `context`. */
 function bundleSources(context: string, service: string): string[] {
-  const entry = path.join(context, "services", `${service}-service`, "server.ts");
-  // esbuild comes from the program's own node_modules: the engine starts plugins there.
-  const esbuild = createRequire(path.join(context, "package.json"))(
-    "esbuild",
-  ) as typeof import("esbuild");
-  const { metafile } = esbuild.buildSync({
-    entryPoints: [entry],
+  const { metafile } = esbuildOf(context).buildSync({
+    entryPoints: [serviceEntry(context, service)],
     bundle: true,
     platform: "node",
     write: false,
@@ -72,6 +78,32 @@ function imageOutputs(inputs: Properties, preview: boolean): Properties {
   };
 }
 
+/**
+ * "Pushes" the image: its bundle, built from the context as the Dockerfile's build stage
+ * builds it, is kept in the stand-ins' folder under its digest, where the local Cloud Run finds
+ * it. Without a stand-ins' folder there is nowhere to push, and nothing is built.
+ */
+function push(outputs: Properties): void {
+  const home = standInHome();
+  const build = (outputs.build ?? {}) as BuildInputs;
+  const service = build.args?.SERVICE;
+  const digest = String(outputs.repoDigest ?? "").split("@")[1];
+  if (home === undefined || service === undefined || digest === undefined) return;
+  const bundle = imageBundle(home, digest);
+  if (existsSync(bundle)) return;
+  const context = path.resolve(build.context ?? ".");
+  esbuildOf(context).buildSync({
+    entryPoints: [serviceEntry(context, service)],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    format: "cjs",
+    external: ["supports-color"],
+    logLevel: "silent",
+  });
+}
+
 const image: StandInResource = {
   replaceOnChanges: [],
   // Like the real provider, the image's inputs carry a digest of its build context, so that a
@@ -81,10 +113,14 @@ const image: StandInResource = {
     return { ...inputs, build: { ...build, contextDigest: contentDigest(build) } };
   },
   create(inputs, context) {
-    return { id: String(inputs.imageName ?? ""), outputs: imageOutputs(inputs, context.preview) };
+    const outputs = imageOutputs(inputs, context.preview);
+    if (!context.preview) push(outputs);
+    return { id: String(inputs.imageName ?? ""), outputs };
   },
   update(_id, _olds, news, context) {
-    return imageOutputs(news, context.preview);
+    const outputs = imageOutputs(news, context.preview);
+    if (!context.preview) push(outputs);
+    return outputs;
   },
   delete() {
     // A pushed image stays in the registry, as with the real provider.

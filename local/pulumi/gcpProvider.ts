@@ -10,9 +10,16 @@
  *                            service reports, so that hooks can reach services running locally;
  *                            otherwise its deterministic https://<name>-<number>.<region>.run.app
  *   STANDIN_FAULTS           errors to inject (./providerServer.ts)
+ *   STANDIN_CLOUD_RUN=local  run each Cloud Run service on this machine (./localCloudRun.ts) from
+ *                            its image's bundle; its `uri` is then its local front end's URL
+ *   STANDIN_GRANT_DELAY_SECONDS  how long a new grant takes to reach the local front ends
  */
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { NODE_FLAGS } from "../../services/nodeCommand";
 import { cloud } from "./cloudState";
+import { deployLocally, removeLocally, runningLocally } from "./localCloudRunControl";
+import { imageBundle, type LocalServiceSpec, standInHome } from "./localCloudRunSpec";
 import {
   type OperationContext,
   type Properties,
@@ -172,33 +179,113 @@ function serviceOutputs(
   };
 }
 
+/** The container of a Cloud Run service's template, as the program declares it. */
+interface DeclaredContainer {
+  image?: string;
+  args?: string[];
+  envs?: { name: string; value?: string }[];
+  startupProbe?: { httpGet?: { path?: string } };
+}
+
+interface DeclaredTemplate {
+  serviceAccount?: string;
+  containers?: DeclaredContainer[];
+}
+
+/** Whether Cloud Run services run on this machine (STANDIN_CLOUD_RUN=local). */
+function runsLocally(context: OperationContext): string | undefined {
+  if (context.preview || process.env.STANDIN_CLOUD_RUN !== "local") return undefined;
+  const home = standInHome();
+  if (home === undefined) throw new Error("the local Cloud Run needs STANDIN_CLOUD");
+  return home;
+}
+
+/** What the local Cloud Run must run for a service declared with `inputs`. */
+function localSpec(
+  home: string,
+  inputs: Properties,
+  outputs: Properties,
+  context: OperationContext,
+  previousUri: unknown,
+): LocalServiceSpec {
+  const template = (inputs.template ?? {}) as DeclaredTemplate;
+  const container = template.containers?.[0] ?? {};
+  const image = container.image ?? "";
+  const digest = image.split("@")[1];
+  const bundle = digest === undefined ? undefined : imageBundle(home, digest);
+  if (bundle === undefined || !existsSync(bundle)) {
+    throw new Error(
+      `Error waiting to create Service: Image '${image}' not found: push it before deploying.`,
+    );
+  }
+  const p = project(inputs, context);
+  const urls = (outputs.urls ?? []) as string[];
+  const customAudiences = (inputs.customAudiences ?? []) as string[];
+  // A service keeps its local URL across revisions, as a Cloud Run service keeps its URL.
+  const previous = typeof previousUri === "string" ? /:(\d+)$/.exec(previousUri)?.[1] : undefined;
+  return {
+    name: text(inputs, "name"),
+    project: p,
+    bundle,
+    // Without args, the image's CMD runs: its Node.js flags and server.js.
+    args: container.args ?? [...NODE_FLAGS, "server.js"],
+    env: Object.fromEntries((container.envs ?? []).map(({ name, value }) => [name, value ?? ""])),
+    // Without an account of its own, a service runs as the project's default compute account.
+    serviceAccount:
+      template.serviceAccount ?? `${projectNumber(p)}-compute@developer.gserviceaccount.com`,
+    healthPath: container.startupProbe?.httpGet?.path ?? "/",
+    ingress: inputs.ingress === "INGRESS_TRAFFIC_INTERNAL_ONLY" ? "internal" : "all",
+    invokerIamDisabled: inputs.invokerIamDisabled === true,
+    // Cloud Run accepts its URLs, with or without a trailing slash, and its custom audiences.
+    audiences: [...urls.flatMap((url) => [url, `${url}/`]), ...customAudiences],
+    cloudFile: process.env.STANDIN_CLOUD!,
+    grantDelaySeconds: Number(process.env.STANDIN_GRANT_DELAY_SECONDS ?? "0"),
+    port: previous === undefined ? 0 : Number(previous),
+  };
+}
+
+/** The outputs, with `uri` where the local Cloud Run serves the service when it runs one. */
+async function deployed(
+  inputs: Properties,
+  outputs: Properties,
+  context: OperationContext,
+  previousUri: unknown = outputs.uri,
+): Promise<Properties> {
+  const home = runsLocally(context);
+  if (home === undefined) return outputs;
+  const uri = await deployLocally(home, localSpec(home, inputs, outputs, context, previousUri));
+  return { ...outputs, uri };
+}
+
 const cloudRunService: StandInResource = {
   replaceOnChanges: ["project", "location", "name"],
-  create(inputs, context) {
+  async create(inputs, context) {
     const id = serviceKey(inputs, context);
     if (!context.preview && cloud.exists(id)) {
       throw new Error(
         `Error creating Service: googleapi: Error 409: Resource '${text(inputs, "name")}' already exists.`,
       );
     }
-    const outputs = {
+    const described = {
       ...inputs,
       ...computed(context, serviceOutputs(inputs, context, randomUUID(), 1), inputs),
     };
+    const outputs = await deployed(inputs, described, context);
     if (!context.preview) cloud.put(id, outputs);
     return { id, outputs };
   },
-  update(id, olds, news, context) {
+  async update(id, olds, news, context) {
     const generation = Number(olds.generation ?? "1") + 1;
     const uid = typeof olds.uid === "string" ? olds.uid : randomUUID();
-    const outputs = {
+    const described = {
       ...news,
       ...computed(context, serviceOutputs(news, context, uid, generation), news),
     };
+    const outputs = await deployed(news, described, context, olds.uri);
     if (!context.preview) cloud.put(id, outputs);
     return outputs;
   },
-  delete(id, outputs) {
+  async delete(id, outputs, context) {
     // The provider reads the flag from the state, as the real one does: setting it to false
     // takes a `pulumi up` first. Unset counts as true, the provider's default.
     if ((outputs as StoredService).deletionProtection !== false) {
@@ -206,7 +293,18 @@ const cloudRunService: StandInResource = {
         "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
       );
     }
+    const home = runsLocally(context);
+    if (home !== undefined) await removeLocally(home, text(outputs, "name"));
     cloud.remove(id);
+  },
+  // A refresh finds a service whose local process is gone (the machine restarted, say) and
+  // starts it again where it was.
+  async read(_id, outputs, context) {
+    const home = runsLocally(context);
+    if (home === undefined) return outputs;
+    const name = text(outputs, "name");
+    if ((await runningLocally(home)).some((service) => service.name === name)) return outputs;
+    return deployed(outputs, outputs, context);
   },
 };
 
@@ -220,12 +318,14 @@ const serviceIamMember: StandInResource = {
       );
     }
     const id = `${service} ${text(inputs, "role")} ${text(inputs, "member")}`;
+    // When the grant was made: the local Cloud Run's front end admits its member only once
+    // STANDIN_GRANT_DELAY_SECONDS have passed since, standing in for IAM propagation.
     const outputs = {
       ...inputs,
       project: project(inputs, context),
       ...computed(context, { etag: `BwY${randomUUID().slice(0, 8)}` }, inputs),
     };
-    if (!context.preview) cloud.put(id, outputs);
+    if (!context.preview) cloud.put(id, { ...outputs, createdAt: Date.now() });
     return { id, outputs };
   },
   update(_id, olds, news) {

@@ -20,6 +20,7 @@ import * as provider from "@pulumi/pulumi/proto/provider_pb";
 import { servePlugin, unary } from "./plugin";
 
 export type Properties = Record<string, unknown>;
+type Awaitable<T> = T | Promise<T>;
 
 /** How the engine writes a value that is not known yet (in a preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -38,11 +39,23 @@ export interface StandInResource {
   replaceOnChanges: readonly string[];
   /** The inputs as the provider records them, e.g. with a digest of the files they name. */
   check?(inputs: Properties, context: OperationContext): Properties;
-  create(inputs: Properties, context: OperationContext): { id: string; outputs: Properties };
-  update(id: string, olds: Properties, news: Properties, context: OperationContext): Properties;
-  delete(id: string, outputs: Properties, context: OperationContext): void;
+  create(
+    inputs: Properties,
+    context: OperationContext,
+  ): Awaitable<{ id: string; outputs: Properties }>;
+  update(
+    id: string,
+    olds: Properties,
+    news: Properties,
+    context: OperationContext,
+  ): Awaitable<Properties>;
+  delete(id: string, outputs: Properties, context: OperationContext): Awaitable<void>;
   /** The resource as it is now, or undefined when it is gone; the state's copy when left out. */
-  read?(id: string, outputs: Properties, context: OperationContext): Properties | undefined;
+  read?(
+    id: string,
+    outputs: Properties,
+    context: OperationContext,
+  ): Awaitable<Properties | undefined>;
 }
 
 export interface StandInProvider {
@@ -196,19 +209,19 @@ export function serveProvider(standIn: StandInProvider): Promise<unknown> {
         .setDiffsList(changed)
         .setReplacesList(replaces);
     }),
-    create: unary((request: provider.CreateRequest) => {
+    create: unary(async (request: provider.CreateRequest) => {
       const urn = request.getUrn();
       if (!request.getPreview()) failIfInjected("create", urn);
-      const { id, outputs } = resource(urn).create(
+      const { id, outputs } = await resource(urn).create(
         toJs(request.getProperties()),
         context(urn, request.getPreview()),
       );
       return new provider.CreateResponse().setId(id).setProperties(toStruct(outputs));
     }),
-    update: unary((request: provider.UpdateRequest) => {
+    update: unary(async (request: provider.UpdateRequest) => {
       const urn = request.getUrn();
       if (!request.getPreview()) failIfInjected("update", urn);
-      const outputs = resource(urn).update(
+      const outputs = await resource(urn).update(
         request.getId(),
         toJs(request.getOlds()),
         toJs(request.getNews()),
@@ -216,17 +229,22 @@ export function serveProvider(standIn: StandInProvider): Promise<unknown> {
       );
       return new provider.UpdateResponse().setProperties(toStruct(outputs));
     }),
-    delete: unary((request: provider.DeleteRequest) => {
+    delete: unary(async (request: provider.DeleteRequest) => {
       const urn = request.getUrn();
       failIfInjected("delete", urn);
-      resource(urn).delete(request.getId(), toJs(request.getProperties()), context(urn, false));
+      await resource(urn).delete(
+        request.getId(),
+        toJs(request.getProperties()),
+        context(urn, false),
+      );
       return new emptyProto.Empty();
     }),
-    read: unary((request: provider.ReadRequest) => {
+    read: unary(async (request: provider.ReadRequest) => {
       const urn = request.getUrn();
       const stored = toJs(request.getProperties());
       const read = resource(urn).read;
-      const now = read === undefined ? stored : read(request.getId(), stored, context(urn, false));
+      const now =
+        read === undefined ? stored : await read(request.getId(), stored, context(urn, false));
       const response = new provider.ReadResponse();
       if (now === undefined) return response;
       return response
