@@ -148,39 +148,39 @@ describe("the image resource of the docker stand-in", () => {
     ],
     ["localhost:5000/alpha:v1", "localhost:5000/alpha"],
     ["localhost:5000/alpha", "localhost:5000/alpha"],
-  ])("reports the repoDigest of %s as %s@sha256:…", (imageName, repository) => {
+  ])("reports the repoDigest of %s as %s@sha256:…", async (imageName, repository) => {
     const checked = image.check!(inputs(imageName), context());
     const digest = (checked.build as Properties).contextDigest as string;
-    const { outputs } = image.create(checked, context());
+    const { outputs } = await image.create(checked, context());
     expect(outputs.repoDigest).toBe(`${repository}@${digest}`);
     expect(outputs.repoDigest).toMatch(/@sha256:[0-9a-f]{64}$/);
   });
 
-  it("reports the repoDigest of the new build after an update", () => {
+  it("reports the repoDigest of the new build after an update", async () => {
     const name = "localhost:5000/alpha:v1";
     const first = image.check!(inputs(name), context());
-    const { id, outputs } = image.create(first, context());
+    const { id, outputs } = await image.create(first, context());
     edit("services/alpha-service/dep.ts", 'export const greeting = "changed";\n');
     const second = image.check!(inputs(name), context());
-    const updated = image.update(id, outputs, second, context());
+    const updated = await image.update(id, outputs, second, context());
     expect(updated.repoDigest).toBe(
       `localhost:5000/alpha@${String((second.build as Properties).contextDigest)}`,
     );
     expect(updated.repoDigest).not.toBe(outputs.repoDigest);
   });
 
-  it("in a preview, reports the repoDigest as unknown", () => {
+  it("in a preview, reports the repoDigest as unknown", async () => {
     const checked = image.check!(inputs("localhost:5000/alpha:v1"), context(true));
-    expect(image.create(checked, context(true)).outputs.repoDigest).toBe(UNKNOWN);
-    expect(image.update("id", checked, checked, context(true)).repoDigest).toBe(UNKNOWN);
+    expect((await image.create(checked, context(true))).outputs.repoDigest).toBe(UNKNOWN);
+    expect((await image.update("id", checked, checked, context(true))).repoDigest).toBe(UNKNOWN);
   });
 
-  it("in a preview with buildOnPreview, reports the repoDigest of the build", () => {
+  it("in a preview with buildOnPreview, reports the repoDigest of the build", async () => {
     const checked = image.check!(
       inputs("localhost:5000/alpha:v1", { buildOnPreview: true }),
       context(true),
     );
-    expect(image.create(checked, context(true)).outputs.repoDigest).toBe(
+    expect((await image.create(checked, context(true))).outputs.repoDigest).toBe(
       `localhost:5000/alpha@${String((checked.build as Properties).contextDigest)}`,
     );
   });

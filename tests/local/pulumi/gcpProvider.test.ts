@@ -108,9 +108,9 @@ describe("replacement rules of the gcp stand-in", () => {
 });
 
 describe("outputs of the gcp stand-in", () => {
-  it("gives a Cloud Run service the uri https://<name>-<project number>.<region>.run.app and a hash-style URL too", () => {
+  it("gives a Cloud Run service the uri https://<name>-<project number>.<region>.run.app and a hash-style URL too", async () => {
     const number = functions[GET_PROJECT]({ projectId: "demo-project" }, context("p")).number;
-    const { outputs } = resources[SERVICE].create(serviceInputs(), context("target-service"));
+    const { outputs } = await resources[SERVICE].create(serviceInputs(), context("target-service"));
     expect(outputs.uri).toBe(`https://target-service-${String(number)}.europe-west1.run.app`);
     expect(outputs.urls).toHaveLength(2);
     expect(outputs.urls).toContain(outputs.uri);
@@ -126,10 +126,10 @@ describe("outputs of the gcp stand-in", () => {
       });
     });
 
-    it("reports that local URL as the uri of the service it names, and the usual one for others", () => {
-      const target = resources[SERVICE].create(serviceInputs(), context("target-service"));
+    it("reports that local URL as the uri of the service it names, and the usual one for others", async () => {
+      const target = await resources[SERVICE].create(serviceInputs(), context("target-service"));
       expect(target.outputs.uri).toBe("http://127.0.0.1:1234");
-      const client = resources[SERVICE].create(
+      const client = await resources[SERVICE].create(
         serviceInputs({ name: "client-service" }),
         context("client-service"),
       );
@@ -139,22 +139,25 @@ describe("outputs of the gcp stand-in", () => {
     });
   });
 
-  it("counts a Cloud Run service's generation up on each update and keeps its uid", () => {
+  it("counts a Cloud Run service's generation up on each update and keeps its uid", async () => {
     const service = resources[SERVICE];
-    const { id, outputs: created } = service.create(serviceInputs(), context("target-service"));
+    const { id, outputs: created } = await service.create(
+      serviceInputs(),
+      context("target-service"),
+    );
     expect(created.generation).toBe("1");
     const changed = serviceInputs({ template: { containers: [{ image: "x@sha256:2" }] } });
-    const updated = service.update(id, created, changed, context("target-service"));
+    const updated = await service.update(id, created, changed, context("target-service"));
     expect(updated.generation).toBe("2");
     expect(updated.uid).toBe(created.uid);
-    const again = service.update(id, updated, changed, context("target-service"));
+    const again = await service.update(id, updated, changed, context("target-service"));
     expect(again.generation).toBe("3");
     expect(again.uid).toBe(created.uid);
     expect(existing()[id]?.generation).toBe("3");
   });
 
-  it("gives a service account the email <accountId>@<project>.iam.gserviceaccount.com and the member serviceAccount:<email>", () => {
-    const { outputs } = resources[ACCOUNT].create(
+  it("gives a service account the email <accountId>@<project>.iam.gserviceaccount.com and the member serviceAccount:<email>", async () => {
+    const { outputs } = await resources[ACCOUNT].create(
       { accountId: "client-caller", displayName: "Client" },
       context("client-caller"),
     );
@@ -164,34 +167,40 @@ describe("outputs of the gcp stand-in", () => {
     );
   });
 
-  it("gives a Docker repository the registryUri <location>-docker.pkg.dev/<project>/<repositoryId>", () => {
-    const { outputs } = resources[REPOSITORY].create(
+  it("gives a Docker repository the registryUri <location>-docker.pkg.dev/<project>/<repositoryId>", async () => {
+    const { outputs } = await resources[REPOSITORY].create(
       { location: "europe-west1", repositoryId: "services", format: "DOCKER" },
       context("services"),
     );
     expect(outputs.registryUri).toBe("europe-west1-docker.pkg.dev/demo-project/services");
   });
 
-  it("in a preview, reports what Google computes as unknown, keeps the inputs and records nothing", () => {
-    const service = resources[SERVICE].create(serviceInputs(), context("target-service", true));
+  it("in a preview, reports what Google computes as unknown, keeps the inputs and records nothing", async () => {
+    const service = await resources[SERVICE].create(
+      serviceInputs(),
+      context("target-service", true),
+    );
     for (const key of ["uri", "urls", "uid", "generation", "latestReadyRevision"]) {
       expect(service.outputs[key]).toBe(UNKNOWN);
     }
     expect(service.outputs.name).toBe("target-service");
     expect(service.outputs.location).toBe("europe-west1");
 
-    const account = resources[ACCOUNT].create({ accountId: "client-caller" }, context("a", true));
+    const account = await resources[ACCOUNT].create(
+      { accountId: "client-caller" },
+      context("a", true),
+    );
     expect(account.outputs.email).toBe(UNKNOWN);
     expect(account.outputs.member).toBe(UNKNOWN);
     expect(account.outputs.accountId).toBe("client-caller");
 
-    const repository = resources[REPOSITORY].create(
+    const repository = await resources[REPOSITORY].create(
       { location: "europe-west1", repositoryId: "services", format: "DOCKER" },
       context("services", true),
     );
     expect(repository.outputs.registryUri).toBe(UNKNOWN);
 
-    const member = resources[IAM_MEMBER].create(
+    const member = await resources[IAM_MEMBER].create(
       {
         name: "target-service",
         location: "europe-west1",
@@ -205,10 +214,10 @@ describe("outputs of the gcp stand-in", () => {
     expect(existing()).toEqual({});
   });
 
-  it("in a preview of an update, leaves the service in the cloud as it was", () => {
+  it("in a preview of an update, leaves the service in the cloud as it was", async () => {
     const service = resources[SERVICE];
-    const { id, outputs } = service.create(serviceInputs(), context("target-service"));
-    const previewed = service.update(
+    const { id, outputs } = await service.create(serviceInputs(), context("target-service"));
+    const previewed = await service.update(
       id,
       outputs,
       serviceInputs({ template: { containers: [{ image: "x@sha256:2" }] } }),
@@ -221,13 +230,15 @@ describe("outputs of the gcp stand-in", () => {
 });
 
 describe("deletion protection of a Cloud Run service", () => {
-  it("refuses to delete a service whose state has deletionProtection true, with the provider's text, and leaves it there", () => {
+  it("refuses to delete a service whose state has deletionProtection true, with the provider's text, and leaves it there", async () => {
     const service = resources[SERVICE];
-    const { id, outputs } = service.create(
+    const { id, outputs } = await service.create(
       serviceInputs({ deletionProtection: true }),
       context("target-service"),
     );
-    expect(() => service.delete(id, outputs, context("target-service"))).toThrow(
+    await expect(async () =>
+      service.delete(id, outputs, context("target-service")),
+    ).rejects.toThrow(
       new Error(
         "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
       ),
@@ -235,25 +246,27 @@ describe("deletion protection of a Cloud Run service", () => {
     expect(Object.keys(existing())).toContain(id);
   });
 
-  it("deletes a service whose state has deletionProtection false", () => {
+  it("deletes a service whose state has deletionProtection false", async () => {
     const service = resources[SERVICE];
-    const { id, outputs } = service.create(
+    const { id, outputs } = await service.create(
       serviceInputs({ deletionProtection: false }),
       context("target-service"),
     );
-    service.delete(id, outputs, context("target-service"));
+    await service.delete(id, outputs, context("target-service"));
     expect(Object.keys(existing())).not.toContain(id);
   });
 
   // pulumi-gcp 9.37.0 documents deletionProtection as "Defaults to true … When the field is set
   // to true or unset in Terraform state, a `pulumi up` or `terraform destroy` that would delete
   // the service will fail."
-  it("refuses to delete a service whose state leaves deletionProtection unset, as it defaults to true", () => {
+  it("refuses to delete a service whose state leaves deletionProtection unset, as it defaults to true", async () => {
     const service = resources[SERVICE];
     const inputs = serviceInputs();
     delete inputs.deletionProtection;
-    const { id, outputs } = service.create(inputs, context("target-service"));
-    expect(() => service.delete(id, outputs, context("target-service"))).toThrow(
+    const { id, outputs } = await service.create(inputs, context("target-service"));
+    await expect(async () =>
+      service.delete(id, outputs, context("target-service")),
+    ).rejects.toThrow(
       new Error(
         "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
       ),
@@ -263,30 +276,30 @@ describe("deletion protection of a Cloud Run service", () => {
 });
 
 describe("Cloud Run service names", () => {
-  it("refuses a second service with a taken name in the same project and region with a 409", () => {
+  it("refuses a second service with a taken name in the same project and region with a 409", async () => {
     const service = resources[SERVICE];
-    service.create(serviceInputs(), context("target-service"));
-    expect(() => service.create(serviceInputs(), context("target-service-2"))).toThrow(
-      /Error 409.*already exists/,
-    );
+    await service.create(serviceInputs(), context("target-service"));
+    await expect(async () =>
+      service.create(serviceInputs(), context("target-service-2")),
+    ).rejects.toThrow(/Error 409.*already exists/);
   });
 
   it.each([
     ["another region", { location: "us-central1" }],
     ["another project", { project: "other-project" }],
-  ])("accepts a service with a taken name in %s", (_where, overrides) => {
+  ])("accepts a service with a taken name in %s", async (_where, overrides) => {
     const service = resources[SERVICE];
-    const first = service.create(serviceInputs(), context("target-service"));
-    const second = service.create(serviceInputs(overrides), context("target-service-2"));
+    const first = await service.create(serviceInputs(), context("target-service"));
+    const second = await service.create(serviceInputs(overrides), context("target-service-2"));
     expect(second.id).not.toBe(first.id);
     expect(Object.keys(existing())).toEqual(expect.arrayContaining([first.id, second.id]));
   });
 
-  it("frees the name again once the service that held it is deleted", () => {
+  it("frees the name again once the service that held it is deleted", async () => {
     const service = resources[SERVICE];
-    const { id, outputs } = service.create(serviceInputs(), context("target-service"));
-    service.delete(id, outputs, context("target-service"));
-    const again = service.create(serviceInputs(), context("target-service"));
+    const { id, outputs } = await service.create(serviceInputs(), context("target-service"));
+    await service.delete(id, outputs, context("target-service"));
+    const again = await service.create(serviceInputs(), context("target-service"));
     expect(again.id).toBe(id);
     expect(Object.keys(existing())).toEqual([id]);
   });
@@ -301,21 +314,23 @@ describe("IAM members on a Cloud Run service", () => {
     ...overrides,
   });
 
-  it("refuses a member on a service that does not exist with a 404 and records nothing", () => {
-    expect(() => resources[IAM_MEMBER].create(invoker(), context("invoker"))).toThrow(/Error 404/);
+  it("refuses a member on a service that does not exist with a 404 and records nothing", async () => {
+    await expect(async () =>
+      resources[IAM_MEMBER].create(invoker(), context("invoker")),
+    ).rejects.toThrow(/Error 404/);
     expect(existing()).toEqual({});
   });
 
-  it("refuses a member on a service of that name in another region with a 404", () => {
-    resources[SERVICE].create(serviceInputs(), context("target-service"));
-    expect(() =>
+  it("refuses a member on a service of that name in another region with a 404", async () => {
+    await resources[SERVICE].create(serviceInputs(), context("target-service"));
+    await expect(async () =>
       resources[IAM_MEMBER].create(invoker({ location: "us-central1" }), context("invoker")),
-    ).toThrow(/Error 404/);
+    ).rejects.toThrow(/Error 404/);
   });
 
-  it("grants a member on a service that exists", () => {
-    resources[SERVICE].create(serviceInputs(), context("target-service"));
-    const { id, outputs } = resources[IAM_MEMBER].create(invoker(), context("invoker"));
+  it("grants a member on a service that exists", async () => {
+    await resources[SERVICE].create(serviceInputs(), context("target-service"));
+    const { id, outputs } = await resources[IAM_MEMBER].create(invoker(), context("invoker"));
     expect(outputs.role).toBe("roles/run.invoker");
     expect(outputs.project).toBe("demo-project");
     expect(Object.keys(existing())).toContain(id);
