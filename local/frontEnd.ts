@@ -22,6 +22,7 @@
  * log, because it exists to teach.
  */
 import http from "node:http";
+import type net from "node:net";
 import type { NextFunction, Request, Response } from "express";
 import { hardenedExpress } from "../services/shared/httpApp";
 import { bearerFromHeaders } from "../services/shared/bearer";
@@ -78,6 +79,12 @@ export interface FrontEndOptions {
    * VPC, where the usual checks apply. `all` (the default) has `url` only.
    */
   ingress?: "all" | "internal";
+  /**
+   * With internal ingress, whether a request on `url` comes from inside the VPC after all (the
+   * local Cloud Run asks which process made the connection); without it, only `internal.url`
+   * is inside.
+   */
+  fromVpc?: (socket: net.Socket) => boolean;
   port?: number;
   host?: string;
   logger?: Logger;
@@ -193,7 +200,10 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
   const grants: () => readonly Grant[] =
     typeof options.invokers === "function"
       ? options.invokers
-      : ((fixed) => () => fixed)(
+      : (
+          (fixed) => () =>
+            fixed
+        )(
           options.invokers.map((member) => ({
             member,
             inEffectAt: startedAt + (options.grantDelaySeconds ?? 0) * 1000,
@@ -247,7 +257,11 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         .send("Error: Bad Request\nThe request target is not a path.\n");
       return;
     }
-    if (options.ingress === "internal" && !vpcPorts.has(req.socket.localPort ?? 0)) {
+    if (
+      options.ingress === "internal" &&
+      !vpcPorts.has(req.socket.localPort ?? 0) &&
+      options.fromVpc?.(req.socket) !== true
+    ) {
       stats.refused += 1;
       res
         .status(404)

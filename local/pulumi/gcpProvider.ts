@@ -189,6 +189,7 @@ interface DeclaredContainer {
 
 interface DeclaredTemplate {
   serviceAccount?: string;
+  vpcAccess?: { egress?: string; networkInterfaces?: unknown[] };
   containers?: DeclaredContainer[];
 }
 
@@ -235,6 +236,9 @@ function localSpec(
       template.serviceAccount ?? `${projectNumber(p)}-compute@developer.gserviceaccount.com`,
     healthPath: container.startupProbe?.httpGet?.path ?? "/",
     ingress: inputs.ingress === "INGRESS_TRAFFIC_INTERNAL_ONLY" ? "internal" : "all",
+    vpcEgress:
+      (template.vpcAccess?.networkInterfaces?.length ?? 0) > 0 &&
+      template.vpcAccess?.egress === "ALL_TRAFFIC",
     invokerIamDisabled: inputs.invokerIamDisabled === true,
     // Cloud Run accepts its URLs, with or without a trailing slash, and its custom audiences.
     audiences: [...urls.flatMap((url) => [url, `${url}/`]), ...customAudiences],

@@ -25,6 +25,7 @@ import { freePort, waitForHealthy } from "../launcher";
 import { type RunningMetadataServer, startMetadataServer } from "../metadataServer";
 import { TokenIssuer } from "../tokenIssuer";
 import { type LocalServiceSpec, recordFile, revisionOf } from "./localCloudRunSpec";
+import { connectedFromAnyOf } from "./socketOwner";
 
 const STOP_GRACE_MS = 10_000;
 
@@ -107,10 +108,28 @@ async function startProcess(spec: LocalServiceSpec, revision: string) {
   });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
+  // What it said last, which explains a failed start better than anything else.
+  let recent = "";
+  const keep = (chunk: Buffer) => (recent = (recent + chunk.toString()).slice(-600));
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const url = `http://127.0.0.1:${port}`;
   // The startup probe: the revision takes traffic only once its health path answers 200.
-  await waitForHealthy(url, { name: spec.name, exited, timeoutMs: 30_000 });
+  try {
+    await waitForHealthy(url, {
+      name: spec.name,
+      exited,
+      timeoutMs: 30_000,
+      recentOutput: () => recent.trim(),
+    });
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(
+      `Revision '${env.K_REVISION}' is not ready and cannot serve traffic: the container failed its startup probe: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   return { child, exited, url };
 }
 
@@ -137,6 +156,15 @@ async function deploy(spec: LocalServiceSpec): Promise<string> {
     invokerIamDisabled: spec.invokerIamDisabled,
     audiences: spec.audiences,
     ingress: spec.ingress,
+    // A call is internal when it leaves a service whose egress goes through the VPC.
+    fromVpc: (socket) =>
+      connectedFromAnyOf(
+        [...services.values()]
+          .filter((running) => running.spec.vpcEgress && running.process.pid !== undefined)
+          .map((running) => running.process.pid!),
+        socket.localPort ?? 0,
+        socket.remotePort ?? 0,
+      ),
     port,
   });
   services.set(spec.name, {

@@ -58,8 +58,16 @@ async function running(home: string): Promise<Record | undefined> {
   }
 }
 
+/** A start under way in this process: concurrent operations share it, not start two. */
+let starting: Promise<Record> | undefined;
+
 /** The local Cloud Run for `home`, started when none runs. */
-async function ensureRunning(home: string): Promise<Record> {
+function ensureRunning(home: string): Promise<Record> {
+  starting ??= findOrStart(home).finally(() => (starting = undefined));
+  return starting;
+}
+
+async function findOrStart(home: string): Promise<Record> {
   const found = await running(home);
   if (found !== undefined) return found;
   const log = openSync(path.join(home, "local-cloud-run.log"), "a");

@@ -22,6 +22,8 @@ export interface LocalServiceSpec {
   /** The startup probe's path. */
   healthPath: string;
   ingress: "all" | "internal";
+  /** Whether all the service's egress leaves through a VPC subnet (Direct VPC egress). */
+  vpcEgress: boolean;
   invokerIamDisabled: boolean;
   /** Audiences Cloud Run accepts for the service besides its local URL: its URLs, custom ones. */
   audiences: string[];

@@ -42,7 +42,6 @@ function requireToken(credential: BearerCredential): string {
  * an allowed one exactly (both are lower-cased); no prefix, suffix or substring matches.
  */
 function enforceAllowList(caller: Caller, allowedInvokers: readonly string[]): Caller {
-  if (allowedInvokers.length === 0) return caller;
   if (caller.email === undefined || !allowedInvokers.includes(caller.email)) {
     throw new AuthError(
       403,

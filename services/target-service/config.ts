@@ -67,12 +67,13 @@ export function readTargetConfig(env: EnvReader): TargetConfig {
       throw new ConfigError(stray, `only applies when AUTH_MODE=verify (AUTH_MODE is ${authMode})`);
     }
   }
-  if (authMode === "verify" && allowedInvokers.length === 0) {
+  if (allowedInvokers.length === 0) {
     // Anyone with a Google account can mint an ID token for any audience, so a verifying
-    // target without an allow-list would accept the whole internet.
+    // target without an allow-list would accept the whole internet; one that trusts Cloud Run
+    // would accept everyone IAM admits, project Owners and Editors included.
     throw new ConfigError(
       "ALLOWED_INVOKERS",
-      "is required when AUTH_MODE=verify: the e-mails of the service accounts that may call",
+      "is required: the e-mails of the service accounts that may call",
     );
   }
 

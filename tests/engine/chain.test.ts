@@ -1,15 +1,13 @@
 /**
  * `pulumi up` under the real Pulumi engine ends with a working chain: each change that can break
  * it (either service, the grant, a replacement, a new region) is followed by the wait until the
- * client answers 200 naming its own account through the target. The stand-in Cloud Run reports
- * the local stack's URLs, so the wait calls real services.
+ * client answers 200 naming its own account through the target. The local Cloud Run runs what
+ * the program deploys, so the wait calls the services as the program configured them.
  */
-import { sharedLocalStack } from "../helpers/localStack";
 import { EngineStack } from "./engineStack";
 import { namesThat } from "./runOutput";
 
 const ENGINE_TEST_MS = 300_000;
-const local = sharedLocalStack();
 
 let stack: EngineStack | undefined;
 afterEach(async () => {
@@ -19,11 +17,7 @@ afterEach(async () => {
 
 /** A stack deployed once, with the wait on and bounded to one minute. */
 async function deployed(): Promise<EngineStack> {
-  const { client, target } = local().services;
-  stack = await EngineStack.create({
-    config: { waitForChainMinutes: "1" },
-    serviceUrls: { "s2s-client": client.url, "s2s-target": target.url },
-  });
+  stack = await EngineStack.create({ config: { waitForChainMinutes: "1" } });
   await stack.mustSucceed(["up", "--yes", "--skip-preview"]);
   return stack;
 }
@@ -34,11 +28,7 @@ const WORKS =
 test(
   "the first up creates every resource and ends once the chain works",
   async () => {
-    const { client, target } = local().services;
-    stack = await EngineStack.create({
-      config: { waitForChainMinutes: "1" },
-      serviceUrls: { "s2s-client": client.url, "s2s-target": target.url },
-    });
+    stack = await EngineStack.create({ config: { waitForChainMinutes: "1" } });
     const run = await stack.up();
     expect(run.code).toBe(0);
     expect(run.output).toMatch(WORKS);
@@ -46,7 +36,13 @@ test(
     expect(await stack.named("pulumi-nodejs:dynamic/chain:WorkingChain")).toEqual([
       "working-chain",
     ]);
-    expect(await stack.outputs()).toMatchObject({ clientUrl: client.url, targetUrl: target.url });
+    const running = await stack.localServices();
+    expect(running.map((service) => service.name).sort()).toEqual(["s2s-client", "s2s-target"]);
+    const url = (name: string) => running.find((service) => service.name === name)?.url;
+    expect(await stack.outputs()).toMatchObject({
+      clientUrl: url("s2s-client"),
+      targetUrl: url("s2s-target"),
+    });
   },
   ENGINE_TEST_MS,
 );
@@ -97,7 +93,7 @@ test(
 );
 
 test(
-  "a change of the target's environment updates the target's revision and waits for the chain again",
+  "a change both services share (their memory) rolls both revisions and waits for the chain again",
   async () => {
     const deployedStack = await deployed();
     await deployedStack.setConfig("memory", "1Gi");

@@ -8,6 +8,8 @@ import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { type RunningLocalService, runningLocally } from "../../local/pulumi/localCloudRunControl";
 
 const ROOT = path.join(__dirname, "..", "..");
 /** What a scratch copy holds: the program, its config, the services it builds, the pack. */
@@ -49,8 +51,14 @@ export interface StateResource {
 export interface EngineStackOptions {
   /** Stack configuration beyond `gcp:project`, e.g. `{ waitForChainMinutes: "1" }`. */
   config?: Record<string, string>;
-  /** The URL each Cloud Run service reports, by service name: where the chain's hook calls. */
+  /**
+   * The URL each Cloud Run service reports, by service name, for services that run elsewhere
+   * (the local stack of `npm start`). Without it, the local Cloud Run runs what the program
+   * deploys, and each service reports its own local URL.
+   */
   serviceUrls?: Record<string, string>;
+  /** Seconds before a grant reaches the local Cloud Run's front ends (IAM propagation). */
+  grantDelaySeconds?: number;
   /** Leave `gcp:project` unset. */
   withoutProject?: boolean;
 }
@@ -92,7 +100,12 @@ export class EngineStack {
       PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
       STANDIN_CLOUD: path.join(scratch, "cloud.json"),
       STANDIN_FAULTS: path.join(scratch, "faults.json"),
-      STANDIN_CLOUD_RUN_URLS: JSON.stringify(options.serviceUrls ?? {}),
+      ...(options.serviceUrls === undefined
+        ? {
+            STANDIN_CLOUD_RUN: "local",
+            STANDIN_GRANT_DELAY_SECONDS: String(options.grantDelaySeconds ?? 0),
+          }
+        : { STANDIN_CLOUD_RUN_URLS: JSON.stringify(options.serviceUrls) }),
     };
     const stack = new EngineStack(dir, scratch, env);
     await stack.mustSucceed(["stack", "init", STACK]);
@@ -193,8 +206,43 @@ export class EngineStack {
     return JSON.parse(output) as Record<string, unknown>;
   }
 
-  /** Removes the scratch copy, its backend and what the stand-ins kept. */
+  /** The local Cloud Run's process, while one runs for this stack. */
+  async localCloudRunPid(): Promise<number | undefined> {
+    try {
+      const { pid } = JSON.parse(
+        await readFile(path.join(this.scratch, "local-cloud-run.json"), "utf8"),
+      ) as { pid: number };
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resolves once no local Cloud Run runs for this stack (it ends after its last service). */
+  async localCloudRunStopped(): Promise<void> {
+    while ((await this.localCloudRunPid()) !== undefined) await delay(100);
+  }
+
+  /** Ends the local Cloud Run as a restarted machine would: its services are gone. */
+  async stopLocalCloudRun(): Promise<void> {
+    const pid = await this.localCloudRunPid();
+    if (pid === undefined) return;
+    process.kill(pid, "SIGTERM");
+    await this.localCloudRunStopped();
+  }
+
+  /** What the local Cloud Run runs now, by service name. */
+  async localServices(): Promise<RunningLocalService[]> {
+    return runningLocally(this.scratch);
+  }
+
+  /**
+   * Stops the local Cloud Run, if one still runs (a test that ends before `destroy`), and
+   * removes the scratch copy, its backend and what the stand-ins kept.
+   */
   async dispose(): Promise<void> {
+    await this.stopLocalCloudRun();
     await rm(this.scratch, { recursive: true, force: true });
   }
 }

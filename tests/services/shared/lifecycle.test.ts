@@ -44,7 +44,10 @@ describe("a service process", () => {
   });
 
   it("exits promptly on SIGTERM when idle, even with a kept-alive connection open", async () => {
-    const target = await startService("target", { AUTH_MODE: "cloud-run" });
+    const target = await startService("target", {
+      AUTH_MODE: "cloud-run",
+      ALLOWED_INVOKERS: "s2s-client@p.iam.gserviceaccount.com",
+    });
     const response = await fetch(`${target.url}/health`, { keepalive: true });
     expect(response.status).toBe(200);
     const started = Date.now();
@@ -66,6 +69,7 @@ describe("a service process", () => {
     const busy = await servers.stub((_req, res) => res.end());
     const { code, output } = await runToExit("target", {
       AUTH_MODE: "cloud-run",
+      ALLOWED_INVOKERS: "s2s-client@p.iam.gserviceaccount.com",
       PORT: String(busy.port),
     });
     expect(code).toBe(1);

@@ -60,6 +60,13 @@ describe("the target's configuration", () => {
     );
   });
 
+  it("refuses to start in cloud-run mode without ALLOWED_INVOKERS, as in verify mode", () => {
+    expect(errorOf({ AUTH_MODE: "cloud-run" })).toMatch(/^ALLOWED_INVOKERS is required/);
+    expect(errorOf({ AUTH_MODE: "verify", AUDIENCES: "https://t" })).toMatch(
+      /^ALLOWED_INVOKERS is required/,
+    );
+  });
+
   it("refuses an invoker list entry that is not an e-mail", () => {
     expect(errorOf({ AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: "a@b.c,allUsers" })).toMatch(
       /ALLOWED_INVOKERS must list e-mail addresses.*allUsers/,
@@ -78,7 +85,9 @@ describe("the target's configuration", () => {
   });
 
   it("refuses a PORT that is not a port", () => {
-    expect(errorOf({ AUTH_MODE: "cloud-run", PORT: "http" })).toMatch(/^PORT must be an integer/);
+    expect(errorOf({ AUTH_MODE: "cloud-run", ALLOWED_INVOKERS: "a@b.c", PORT: "http" })).toMatch(
+      /^PORT must be an integer/,
+    );
   });
 
   it("trusts Google's keys and both issuer spellings by default in verify mode, with a 30 s skew", () => {
