@@ -33,6 +33,8 @@ export const BUNDLES = {
   "pulumi-resource-docker": "local/pulumi/dockerProvider.ts",
   // The local Cloud Run that the gcp stand-in starts to run the services it deploys.
   "local-cloud-run": "local/pulumi/localCloudRun.ts",
+  // `npm run deploy:local`: the user's journey with the real engine on the local Cloud Run.
+  "deploy-local": "local/deployLocal.ts",
 };
 
 // JSON files (the largest is mime-db's list of media types, which Express loads at start) go in

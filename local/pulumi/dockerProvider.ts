@@ -11,9 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { imageBundle, standInHome } from "./localCloudRunSpec";
+import { DOCKER_VERSION } from "./versions";
 import { type Properties, serveProvider, type StandInResource, UNKNOWN } from "./providerServer";
-
-export const DOCKER_VERSION = "5.2.0";
 
 interface BuildInputs {
   contextDigest?: string;

@@ -20,6 +20,7 @@ import { NODE_FLAGS } from "../../services/nodeCommand";
 import { cloud } from "./cloudState";
 import { deployLocally, removeLocally, runningLocally } from "./localCloudRunControl";
 import { imageBundle, type LocalServiceSpec, standInHome } from "./localCloudRunSpec";
+import { GCP_VERSION } from "./versions";
 import {
   type OperationContext,
   type Properties,
@@ -27,8 +28,6 @@ import {
   type StandInResource,
   UNKNOWN,
 } from "./providerServer";
-
-export const GCP_VERSION = "9.37.0";
 
 /** A stable 12-digit project number for a project id, as Google assigns one per project. */
 export function projectNumber(projectId: string): string {

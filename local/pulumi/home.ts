@@ -8,11 +8,7 @@
  */
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DOCKER_VERSION } from "./dockerProvider";
-import { GCP_VERSION } from "./gcpProvider";
-
-/** The Pulumi version whose SDK the program pins: the language host and dynamic provider match it. */
-export const PULUMI_VERSION = "3.276.0";
+import { DOCKER_VERSION, GCP_VERSION, PULUMI_VERSION } from "./versions";
 
 interface Plugin {
   folder: string;

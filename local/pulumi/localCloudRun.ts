@@ -15,7 +15,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readFileSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdir } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
@@ -189,7 +196,7 @@ async function remove(name: string): Promise<void> {
 async function stopEverything(): Promise<void> {
   for (const name of [...services.keys()]) await remove(name);
   for (const metadata of metadataByAccount.values()) await metadata.stop();
-  rmSync(recordFile(home!), { force: true });
+  if (readRecordPid() === process.pid) rmSync(recordFile(home!), { force: true });
 }
 
 function readBody(request: http.IncomingMessage): Promise<string> {
@@ -260,6 +267,21 @@ async function main(): Promise<void> {
   renameSync(`${record}.tmp`, record);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => void stopEverything().then(() => process.exit(0)));
+  }
+  // Nothing outlives its stack: when the stand-ins' folder is gone (a test removed it), or
+  // another local Cloud Run took over the folder before this one ran anything, it ends.
+  setInterval(() => {
+    const gone = !existsSync(home!);
+    const replaced = services.size === 0 && readRecordPid() !== process.pid;
+    if (gone || replaced) void stopEverything().then(() => process.exit(0));
+  }, 2000).unref();
+}
+
+function readRecordPid(): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(recordFile(home!), "utf8")) as { pid: number }).pid;
+  } catch {
+    return undefined;
   }
 }
 
