@@ -15,6 +15,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { installStandInPlugins } from "./pulumi/home";
 import { runningLocally } from "./pulumi/localCloudRunControl";
 import { recordFile } from "./pulumi/localCloudRunSpec";
@@ -104,14 +105,27 @@ async function targetsOwnToken(targetUrl: string): Promise<string> {
   return `"${process.execPath}" -e '${script}'`;
 }
 
-/** Stops the local Cloud Run of this clone, if one still runs. */
-function stopLocalCloudRun(): void {
+function alive(pid: number): boolean {
   try {
-    const { pid } = JSON.parse(readFileSync(recordFile(CLOUD), "utf8")) as { pid: number };
-    process.kill(pid, "SIGTERM");
+    process.kill(pid, 0);
+    return true;
   } catch {
-    // None runs.
+    return false;
   }
+}
+
+/** Stops the local Cloud Run of this clone, if one still runs, and waits until it has. */
+async function stopLocalCloudRun(): Promise<void> {
+  let pid: number;
+  try {
+    ({ pid } = JSON.parse(readFileSync(recordFile(CLOUD), "utf8")) as { pid: number });
+  } catch {
+    return;
+  }
+  if (!alive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  // It stops its services first, each within Cloud Run's 10 s.
+  for (let waited = 0; alive(pid) && waited < 30_000; waited += 100) await delay(100);
 }
 
 async function journey(): Promise<void> {
@@ -184,15 +198,14 @@ process.once("SIGINT", () => {
   interrupted = true;
   say("\nInterrupted: stopping what runs.");
   current?.kill("SIGINT");
-  stopLocalCloudRun();
 });
 
 journey().then(
   () => {
     say(`\nThe whole journey worked:\n${times.map((time) => `  ${time}`).join("\n")}`);
   },
-  (error: unknown) => {
-    stopLocalCloudRun();
+  async (error: unknown) => {
+    await stopLocalCloudRun();
     say(`\n✘ ${interrupted ? "interrupted" : (error as Error).message}`);
     say("Nothing is left running; the stack's state stays in .pulumi-local/.");
     process.exitCode = 1;
