@@ -12,6 +12,7 @@ export default tseslint.config(
       ".careless/",
       "tests/components/.program-*/",
       "bench/results.json",
+      ".pulumi-local/",
     ],
   },
   js.configs.recommended,

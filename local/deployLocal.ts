@@ -16,6 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { isRunning } from "./launcher";
 import { installStandInPlugins } from "./pulumi/home";
 import { runningLocally } from "./pulumi/localCloudRunControl";
 import { recordFile } from "./pulumi/localCloudRunSpec";
@@ -105,15 +106,6 @@ async function targetsOwnToken(targetUrl: string): Promise<string> {
   return `"${process.execPath}" -e '${script}'`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Stops the local Cloud Run of this clone, if one still runs, and waits until it has. */
 async function stopLocalCloudRun(): Promise<void> {
   let pid: number;
@@ -122,10 +114,10 @@ async function stopLocalCloudRun(): Promise<void> {
   } catch {
     return;
   }
-  if (!alive(pid)) return;
+  if (!isRunning(pid)) return;
   process.kill(pid, "SIGTERM");
   // It stops its services first, each within Cloud Run's 10 s.
-  for (let waited = 0; alive(pid) && waited < 30_000; waited += 100) await delay(100);
+  for (let waited = 0; isRunning(pid) && waited < 30_000; waited += 100) await delay(100);
 }
 
 async function journey(): Promise<void> {

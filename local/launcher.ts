@@ -61,6 +61,16 @@ function parseLine(line: string): LogLine {
   return line;
 }
 
+/** Whether the process `pid` still runs (signal 0 checks without sending anything). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A port nothing listens on now: bound on `host`, read, and released for the service to take.
  * Loopback for a local process; all interfaces for one in a container.

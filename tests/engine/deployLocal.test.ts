@@ -4,33 +4,19 @@
  * after a Ctrl-C in the middle of `pulumi up`.
  */
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { copyRepository } from "./repositoryCopy";
 
-const ROOT = path.join(__dirname, "..", "..");
-/** What the command needs of a clone: the program, its services and pack, the bundles, the scripts. */
-const CLONE_FILES = [
-  "index.ts",
-  "config.ts",
-  "components",
-  "services",
-  "policy",
-  "scripts",
-  "dist",
-  "Pulumi.yaml",
-  "package.json",
-  "tsconfig.json",
-];
 const JOURNEY_MS = 300_000;
 
 let clone: string | undefined;
 beforeEach(async () => {
   clone = await mkdtemp(path.join(os.tmpdir(), "deploy-local-"));
-  for (const file of CLONE_FILES)
-    await cp(path.join(ROOT, file), path.join(clone, file), { recursive: true });
-  await symlink(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
+  // The command also needs its bundles and the script that finds the Pulumi CLI.
+  await copyRepository(clone, ["dist", "scripts"]);
 });
 afterEach(async () => {
   if (clone !== undefined) await rm(clone, { recursive: true, force: true });
@@ -73,7 +59,6 @@ async function runningFromClone(): Promise<number[]> {
 }
 
 async function processesOfClone(): Promise<number[]> {
-  const { readdir } = await import("node:fs/promises");
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

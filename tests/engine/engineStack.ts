@@ -5,24 +5,14 @@
  * nothing reaches the network.
  */
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { isRunning } from "../../local/launcher";
 import { type RunningLocalService, runningLocally } from "../../local/pulumi/localCloudRunControl";
+import { copyRepository } from "./repositoryCopy";
 
-const ROOT = path.join(__dirname, "..", "..");
-/** What a scratch copy holds: the program, its config, the services it builds, the pack. */
-const PROGRAM_FILES = [
-  "index.ts",
-  "config.ts",
-  "components",
-  "services",
-  "policy",
-  "Pulumi.yaml",
-  "package.json",
-  "tsconfig.json",
-];
 const STACK = "engine";
 /** The project the local stack's accounts live in, so that the chain's e-mails agree. */
 export const ENGINE_PROJECT = "local-project";
@@ -83,10 +73,7 @@ export class EngineStack {
     const scratch = await mkdtemp(path.join(os.tmpdir(), "engine-stack-"));
     const dir = path.join(scratch, "program");
     await mkdir(path.join(scratch, "backend"), { recursive: true });
-    for (const file of PROGRAM_FILES) {
-      await cp(path.join(ROOT, file), path.join(dir, file), { recursive: true });
-    }
-    await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    await copyRepository(dir);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PULUMI_HOME: required("ENGINE_TIER_PULUMI_HOME"),
@@ -212,8 +199,7 @@ export class EngineStack {
       const { pid } = JSON.parse(
         await readFile(path.join(this.scratch, "local-cloud-run.json"), "utf8"),
       ) as { pid: number };
-      process.kill(pid, 0);
-      return pid;
+      return isRunning(pid) ? pid : undefined;
     } catch {
       return undefined;
     }

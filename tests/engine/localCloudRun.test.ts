@@ -3,6 +3,7 @@
  * services with the program's own wiring, so a careless edit of index.ts fails `pulumi up` with
  * the reason it would fail on Google Cloud. Each edit is made in the test's scratch copy.
  */
+import { isRunning } from "../../local/launcher";
 import { EngineStack } from "./engineStack";
 
 const ENGINE_TEST_MS = 300_000;
@@ -54,15 +55,7 @@ test(
     expect(pids).toHaveLength(2);
     await stack.mustSucceed(["destroy", "--yes", "--skip-preview"]);
     await stack.localCloudRunStopped();
-    const alive = pids.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(pids.filter(isRunning)).toEqual([]);
   },
   ENGINE_TEST_MS,
 );
@@ -81,28 +74,17 @@ test(
   ENGINE_TEST_MS,
 );
 
-test(
-  "without the invoker grant, up fails naming 403 and the grant",
-  async () => {
-    const run = await (
-      await edited(
-        'role: "roles/run.invoker",\n      member',
-        'role: "roles/run.viewer",\n      member',
-      )
-    ).up();
-    expect(run.code).not.toBe(0);
-    expect(run.output).toContain("last seen: 502 target_forbidden (the target answered 403)");
-    expect(run.output).toContain("403 means the grant");
-  },
-  ENGINE_TEST_MS,
-);
-
-test(
-  "with the grant given to the target's own account, up fails naming 403 and the grant",
-  async () => {
-    const run = await (
-      await edited("member: clientAccount.member,", "member: targetAccount.member,")
-    ).up();
+test.each([
+  ["without the invoker grant", 'role: "roles/run.invoker",', 'role: "roles/run.viewer",'],
+  [
+    "with the grant given to the target's own account",
+    "member: clientAccount.member,",
+    "member: targetAccount.member,",
+  ],
+])(
+  "%s, up fails naming 403 and the grant",
+  async (_edit, from, to) => {
+    const run = await (await edited(from, to)).up();
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("last seen: 502 target_forbidden (the target answered 403)");
     expect(run.output).toContain("403 means the grant");

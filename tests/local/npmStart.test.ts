@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { freePort } from "../../local/launcher";
+import { freePort, isRunning } from "../../local/launcher";
 import { TestServers } from "../helpers/servers";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -108,19 +108,10 @@ function commandLine(pid: number): string {
 
 /** Waits until every one of `pids` has ended, or 10 s have passed; returns those still alive. */
 async function survivorsOf(pids: number[]): Promise<number[]> {
-  for (let waited = 0; waited < 10_000 && pids.some(alive); waited += 50) {
+  for (let waited = 0; waited < 10_000 && pids.some(isRunning); waited += 50) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return pids.filter(alive);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return pids.filter(isRunning);
 }
 
 /** Starts npm start, checks the chain answers, and returns the processes it started. */

@@ -229,21 +229,29 @@ describe("outputs of the gcp stand-in", () => {
 });
 
 describe("deletion protection of a Cloud Run service", () => {
-  it("refuses to delete a service whose state has deletionProtection true, with the provider's text, and leaves it there", async () => {
-    const service = resources[SERVICE];
-    const { id, outputs } = await service.create(
-      serviceInputs({ deletionProtection: true }),
-      context("target-service"),
-    );
-    await expect(async () =>
-      service.delete(id, outputs, context("target-service")),
-    ).rejects.toThrow(
-      new Error(
-        "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
-      ),
-    );
-    expect(Object.keys(existing())).toContain(id);
-  });
+  // pulumi-gcp 9.37.0 documents deletionProtection as "Defaults to true … When the field is set
+  // to true or unset in Terraform state, a `pulumi up` or `terraform destroy` that would delete
+  // the service will fail."
+  it.each([
+    ["true", { deletionProtection: true }],
+    ["unset, as it defaults to true", { deletionProtection: undefined }],
+  ])(
+    "refuses to delete a service whose state has deletionProtection %s, with the provider's text, and leaves it there",
+    async (_state, setting) => {
+      const service = resources[SERVICE];
+      const inputs = { ...serviceInputs(), ...setting };
+      if (setting.deletionProtection === undefined) delete inputs.deletionProtection;
+      const { id, outputs } = await service.create(inputs, context("target-service"));
+      await expect(async () =>
+        service.delete(id, outputs, context("target-service")),
+      ).rejects.toThrow(
+        new Error(
+          "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
+        ),
+      );
+      expect(Object.keys(existing())).toContain(id);
+    },
+  );
 
   it("deletes a service whose state has deletionProtection false", async () => {
     const service = resources[SERVICE];
@@ -253,24 +261,6 @@ describe("deletion protection of a Cloud Run service", () => {
     );
     await service.delete(id, outputs, context("target-service"));
     expect(Object.keys(existing())).not.toContain(id);
-  });
-
-  // pulumi-gcp 9.37.0 documents deletionProtection as "Defaults to true … When the field is set
-  // to true or unset in Terraform state, a `pulumi up` or `terraform destroy` that would delete
-  // the service will fail."
-  it("refuses to delete a service whose state leaves deletionProtection unset, as it defaults to true", async () => {
-    const service = resources[SERVICE];
-    const inputs = serviceInputs();
-    delete inputs.deletionProtection;
-    const { id, outputs } = await service.create(inputs, context("target-service"));
-    await expect(async () =>
-      service.delete(id, outputs, context("target-service")),
-    ).rejects.toThrow(
-      new Error(
-        "cannot destroy service without setting deletion_protection=false and running `terraform apply`",
-      ),
-    );
-    expect(Object.keys(existing())).toContain(id);
   });
 });
 
