@@ -63,6 +63,18 @@ const entryPoints =
     ? BUNDLES
     : Object.fromEntries(requested.map((name) => [name, BUNDLES[name]]));
 
+// Every bundle is built for the project's Node.js. Started by hand on another one (`node
+// dist/local.js` on the machine's Node.js 20, say), it says how to run it instead of failing in
+// some obscure way later; the container images always run the project's major.
+const { devDependencies } = JSON.parse(await readFile("package.json", "utf8"));
+const projectMajor = devDependencies.node.split(".")[0];
+// It follows the bundle's own "use strict": directives must come first.
+const nodeCheck =
+  `"use strict";\nif (process.versions.node.split(".")[0] !== ${JSON.stringify(projectMajor)}) ` +
+  `console.error("This bundle is built for Node.js ${projectMajor} but runs on " + ` +
+  `process.version + ".\\nRun it through npm (npm start, npm run ...), which uses the ` +
+  `project's own Node.js,\\nor start it with node_modules/.bin/node.");`;
+
 const { outputFiles } = await build({
   entryPoints,
   bundle: true,
@@ -78,6 +90,7 @@ const { outputFiles } = await build({
   external: ["supports-color", "esbuild"],
   write: false,
   plugins: [jsonAsParse],
+  banner: { js: nodeCheck },
 });
 
 /**
@@ -99,4 +112,10 @@ for (const file of outputFiles) {
   await mkdir(path.dirname(file.path), { recursive: true });
   await writeFile(`${file.path}.tmp`, asAscii(file.text));
   await rename(`${file.path}.tmp`, file.path);
+}
+
+// `npm run build` says what it built; the scripts that build before they run stay quiet.
+if (process.env.npm_lifecycle_event === "build") {
+  const names = outputFiles.map((file) => path.basename(file.path, ".js"));
+  console.log(`Built ${names.length} bundles in dist/, one per program: ${names.join(", ")}.`);
 }

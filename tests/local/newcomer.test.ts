@@ -23,7 +23,7 @@ async function run(command: string, args: string[], cwd: string) {
 function bareCheckout(): string {
   const bare = mkdtempSync(path.join(os.tmpdir(), "s2s-bare-"));
   mkdirSync(path.join(bare, "scripts"));
-  for (const file of ["package.json", "build.mjs", "scripts/preflight.mjs"]) {
+  for (const file of ["package.json", "build.mjs", "scripts/preflight.mjs", "scripts/test.mjs"]) {
     copyFileSync(path.join(ROOT, file), path.join(bare, file));
   }
   return bare;
@@ -57,6 +57,31 @@ describe("before npm ci", () => {
 describe("the project's own Node.js", () => {
   it("is the one npm runs this suite on, whatever node the machine has", () => {
     expect(process.versions.node.split(".")[0]).toBe(PROJECT_NODE.split(".")[0]);
+  });
+
+  it("is named by a bundle started by hand on another Node.js, with how to run it", async () => {
+    // The bundle reads the major from process.versions, which this stands in for.
+    const otherNode =
+      'Object.defineProperty(process, "versions", { value: { ...process.versions, node: "20.20.2" } });' +
+      "require(process.argv[1]);";
+    const { output } = await run(
+      process.execPath,
+      ["-e", otherNode, path.join(ROOT, "dist", "verify.js"), "--help"],
+      ROOT,
+    );
+    expect(output).toContain(`This bundle is built for Node.js ${PROJECT_NODE.split(".")[0]}`);
+    expect(output).toContain("Run it through npm (npm start, npm run ...)");
+    expect(output).toContain("node_modules/.bin/node");
+  });
+
+  it("is not mentioned by a bundle started on the project's own Node.js", async () => {
+    const { output } = await run(
+      process.execPath,
+      [path.join(ROOT, "dist", "verify.js"), "--help"],
+      ROOT,
+    );
+    expect(output).not.toContain("This bundle is built for");
+    expect(output).toContain("usage: npm run verify");
   });
 
   it("is asked for by name when a script runs on another Node.js", async () => {
