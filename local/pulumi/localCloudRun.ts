@@ -53,6 +53,10 @@ const token = randomBytes(24).toString("hex");
 const issuer = new TokenIssuer();
 const metadataByAccount = new Map<string, RunningMetadataServer>();
 const services = new Map<string, RunningService>();
+/** Every service process started and not yet ended, a revision still starting included. */
+const children = new Set<ChildProcess>();
+/** Set once everything is being stopped: from then on nothing new starts. */
+let stopping = false;
 
 /** The metadata stand-in of `account`: one per service account, as on Cloud Run. */
 async function metadataFor(project: string, account: string): Promise<RunningMetadataServer> {
@@ -109,10 +113,13 @@ async function startProcess(spec: LocalServiceSpec, revision: string) {
         TOKEN_ISSUER: GOOGLE_ISSUERS[0]!,
       }),
   };
+  if (stopping) throw new Error("the local Cloud Run is stopping");
   const child = spawn(process.execPath, commandLine(spec), {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   // What it said last, which explains a failed start better than anything else.
@@ -194,7 +201,10 @@ async function remove(name: string): Promise<void> {
 }
 
 async function stopEverything(): Promise<void> {
+  stopping = true;
   for (const name of [...services.keys()]) await remove(name);
+  // A revision that was still starting belongs to no service yet.
+  for (const child of children) child.kill("SIGKILL");
   for (const metadata of metadataByAccount.values()) await metadata.stop();
   if (readRecordPid() === process.pid) rmSync(recordFile(home!), { force: true });
 }
