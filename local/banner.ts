@@ -5,6 +5,26 @@
  */
 import type { LocalStack } from "./stack";
 
+/**
+ * `npm run verify` for this stack, self-contained: its "someone else's token" is the target's
+ * own ID token for the target's URL, from the target's metadata stand-in (the target's account
+ * is not an invoker of the target, so its front end answers 403), fetched by curl rather than
+ * gcloud. Broken with backslash-newlines only between words, in the outer command and in the
+ * double-quoted one alike, so the indentation a continuation line brings is just more white
+ * space between words; hence `-G -d` rather than one URL with its query, too long for a line.
+ */
+function verifyCommand(stack: LocalStack): string[] {
+  const { target, client } = stack.services;
+  const identity = "computeMetadata/v1/instance/service-accounts/default/identity";
+  return [
+    `  npm run verify -- --client ${client.url} --target ${target.url} \\`,
+    `    --client-account ${client.email} \\`,
+    `    --other-token-command "curl -s -G -H 'Metadata-Flavor: Google' \\`,
+    `      -d audience=${target.url} -d format=full \\`,
+    `      '${target.metadata.url}/${identity}'"`,
+  ];
+}
+
 export function banner(stack: LocalStack): string {
   const { target, client } = stack.services;
   return [
@@ -42,6 +62,10 @@ export function banner(stack: LocalStack): string {
     "    → 200: the client's token in both headers: the front end checks one, the target the other",
     '  curl -i -H "Authorization: Bearer ${T%.*}.SIGNATURE_REMOVED_BY_GOOGLE" $target_process/',
     "    → 401: straight to the target process, a token without its signature is refused",
+    "",
+    "Check it as a deployment is checked, with the target's own token as someone else's:",
+    ...verifyCommand(stack),
+    "    → All 3 checks passed (no gcloud needed: the stand-in mints the other token)",
     "",
     "Ctrl-C stops everything.",
     "",

@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -179,33 +178,6 @@ export function spawnBundle(
 export async function stopEveryBundle(graceMs = 10_000): Promise<void> {
   stoppingAll = true;
   await Promise.all([...running].map((child) => stopChild(child, once(child, "exit"), graceMs)));
-}
-
-/**
- * Processes running one of this checkout's bundles, found through /proc (Linux): what an
- * earlier `npm start` left running, if anything. Empty where /proc cannot be read.
- */
-export function bundlesRunningElsewhere(): Array<{ pid: number; bundle: string }> {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  } catch {
-    return [];
-  }
-  const found: Array<{ pid: number; bundle: string }> = [];
-  for (const entry of entries) {
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let commandLine: string[];
-    try {
-      commandLine = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-    } catch {
-      continue; // The process ended while we looked, or is not ours to read.
-    }
-    const script = commandLine.find((arg) => path.dirname(arg) === DIST_DIR);
-    if (script !== undefined) found.push({ pid, bundle: path.basename(script) });
-  }
-  return found;
 }
 
 /** A launcher that runs bundles as child processes of this one, started by `spawnBundle`. */

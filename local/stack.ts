@@ -18,15 +18,9 @@ import {
 } from "../services/wiring";
 import { GOOGLE_ISSUERS } from "../services/target-service/verification/idToken";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
-import {
-  bundlesRunningElsewhere,
-  DIST_DIR,
-  freePort,
-  type LaunchedService,
-  type Launcher,
-  processLauncher,
-} from "./launcher";
+import { freePort, type LaunchedService, type Launcher, processLauncher } from "./launcher";
 import { type RunningMetadataServer, startMetadataServer } from "./metadataServer";
+import { type PortHolder, portHolders } from "./portHolders";
 import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
@@ -89,17 +83,36 @@ export interface LocalStack {
 }
 
 /**
- * When a port is taken, the likeliest holder is an earlier `npm start` that was not stopped:
- * say so, with the processes to end, instead of leaving the user to guess.
+ * Why `basePort` cannot be the client's port, if it cannot: the target's front end takes the
+ * next one, which must exist too.
  */
-function leftoverHint(): string {
-  const leftovers = bundlesRunningElsewhere();
-  if (leftovers.length === 0) return "";
-  const listed = leftovers.map(({ pid, bundle }) => `${bundle} (pid ${pid})`).join(", ");
-  return (
-    `, perhaps by what an earlier \`npm start\` left running: ${listed}; ` +
-    `end them with \`pkill -f '${DIST_DIR}/'\``
-  );
+export function basePortProblem(basePort: number): string | undefined {
+  if (basePort !== 0 && basePort + 1 > 65535) {
+    return (
+      `the target's front end takes the next port, ${basePort + 1}, which does not exist: ` +
+      "choose a port up to 65534"
+    );
+  }
+  return undefined;
+}
+
+/**
+ * What to tell the user when `port` is taken: the processes holding it and how to stop exactly
+ * those, or that what holds it is unknown. Never a pattern of processes to end, which could
+ * take down a healthy stack of the same checkout on other ports.
+ */
+export function portInUseMessage(port: number, holders: readonly PortHolder[]): string {
+  const otherPorts = "choose other ports with --port <first port>";
+  if (holders.length === 0) {
+    return (
+      `port ${port} is already in use; what holds it is unknown ` +
+      `(another user's process, or this is not Linux); ${otherPorts}`
+    );
+  }
+  const listed = holders.map(({ pid, name }) => `${name} (pid ${pid})`).join(", ");
+  const pids = holders.map(({ pid }) => pid).join(" ");
+  const them = holders.length === 1 ? "it" : "them";
+  return `port ${port} is already in use by ${listed}; stop ${them} with \`kill ${pids}\` or ${otherPorts}`;
 }
 
 /** Fails with a clear message before anything starts if a chosen port is taken. */
@@ -111,7 +124,7 @@ async function assertPortFree(port: number): Promise<void> {
       reject(
         new Error(
           error.code === "EADDRINUSE"
-            ? `port ${port} is already in use${leftoverHint()}; choose other ports with --port <first port>`
+            ? portInUseMessage(port, portHolders(port))
             : `port ${port} cannot be used: ${error.message}`,
         ),
       ),
@@ -128,6 +141,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const targetEmail = accounts.target.email;
   const clientEmail = accounts.client.email;
   const basePort = options.basePort ?? 8080;
+  const problem = basePortProblem(basePort);
+  if (problem !== undefined) throw new Error(`basePort ${basePort}: ${problem}`);
   const clientPort = basePort;
   await assertPortFree(clientPort);
   if (basePort !== 0) await assertPortFree(basePort + 1);

@@ -9,7 +9,7 @@
 import { banner } from "./banner";
 import type { LogSink } from "./launcher";
 import { processLauncher, stopEveryBundle } from "./launcher";
-import { type LocalStack, startLocalStack } from "./stack";
+import { basePortProblem, type LocalStack, startLocalStack } from "./stack";
 
 const USAGE =
   "usage: npm start [-- --port <client's port, default 8080; the target's is the next; 0 picks free ports>]";
@@ -21,9 +21,11 @@ function parsePort(argv: string[]): number {
   const unknown = flag === "--port" ? rest[0] : flag;
   if (unknown !== undefined) throw new Error(`unknown argument "${unknown}"\n${USAGE}`);
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65534) {
+  if (!/^\d+$/.test(raw) || port > 65535) {
     throw new Error(`--port must be a port number (got "${raw}")\n${USAGE}`);
   }
+  const problem = basePortProblem(port);
+  if (problem !== undefined) throw new Error(`--port ${port}: ${problem}\n${USAGE}`);
   return port;
 }
 

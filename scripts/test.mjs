@@ -1,6 +1,7 @@
 // `npm test`: the README's test command, in phases that each say what they do and about how
 // long they take on a laptop with two cores, so that a long silence is never a mystery.
 import { spawnSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
 
 import "./preflight.mjs";
 

@@ -5,39 +5,12 @@
  * service through its VPC (Direct VPC egress) from a call from anywhere else. Elsewhere than
  * Linux, no process is ever found.
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { holdsSocket, tcpSockets } from "../procNet";
 
 /** The inode of the socket whose own port is `port` and whose peer's port is `peerPort`. */
 function socketInode(port: number, peerPort: number): string | undefined {
-  const hex = (value: number) => value.toString(16).toUpperCase().padStart(4, "0");
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let lines: string[];
-    try {
-      lines = readFileSync(table, "utf8").split("\n").slice(1);
-    } catch {
-      continue;
-    }
-    for (const line of lines) {
-      const fields = line.trim().split(/\s+/);
-      const [local, remote, inode] = [fields[1], fields[2], fields[9]];
-      if (local?.endsWith(`:${hex(port)}`) && remote?.endsWith(`:${hex(peerPort)}`)) return inode;
-    }
-  }
-  return undefined;
-}
-
-function holdsSocket(pid: number, inode: string): boolean {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return false;
-  }
+  return tcpSockets().find((socket) => socket.localPort === port && socket.remotePort === peerPort)
+    ?.inode;
 }
 
 /**

@@ -1,13 +1,19 @@
 /**
  * The commands `npm start`'s banner suggests, run as a person would paste them into a shell:
- * first the lines it says to paste first, then each command, against the answer it promises.
+ * first the lines it says to paste first, then each command, against the answer it promises;
+ * and the `npm run verify` command it prints, pasted on its own into a shell without gcloud.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { accessSync, constants, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 import { banner } from "../../local/banner";
-import { type LocalStack, startLocalStack } from "../../local/stack";
+import { sharedLocalStack } from "../helpers/localStack";
 
 const run = promisify(execFile);
+const ROOT = path.join(__dirname, "..", "..");
 
 /** Each suggested command with the status its next line promises ("→ 403: …"). */
 function suggestions(lines: string[]): Array<{ command: string; status: number }> {
@@ -32,14 +38,53 @@ function setupLines(lines: string[]): string {
     .join("\n");
 }
 
-describe("npm start's banner", () => {
-  let stack: LocalStack;
-  let lines: string[];
-  beforeAll(async () => {
-    stack = await startLocalStack({ basePort: 0 });
-    lines = banner(stack).split("\n");
+/**
+ * The `npm run verify` command as printed: its first line and every line a trailing backslash
+ * continues, exactly as a person selects them to paste.
+ */
+function verifyCommand(lines: string[]): string {
+  const first = lines.findIndex((line) => line.startsWith("  npm run verify -- "));
+  if (first < 0) throw new Error(`no npm run verify command in:\n${lines.join("\n")}`);
+  let last = first;
+  while (lines[last]!.endsWith("\\")) last += 1;
+  return lines.slice(first, last + 1).join("\n");
+}
+
+/** Where `command` is on the PATH this process runs with. */
+function onPath(command: string): string {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return path.join(dir, command);
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(`${command} is not on the PATH`);
+}
+
+/**
+ * Runs `script` with bash and `env` alone, asynchronously: the stack serves from this process.
+ * No socket on stdin, or bash would take itself for a remote shell and read ~/.bashrc.
+ */
+async function bash(script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(path.join(env.PATH!, "bash"), ["-c", script], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  afterAll(() => stack?.stop());
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, "close")) as [number | null];
+  return { code, output };
+}
+
+describe("npm start's banner", () => {
+  const stack = sharedLocalStack();
+  let lines: string[];
+  beforeAll(() => {
+    lines = banner(stack()).split("\n");
+  });
 
   it("fits in 100 columns", () => {
     expect(lines.filter((line) => line.length > 100)).toEqual([]);
@@ -54,5 +99,35 @@ describe("npm start's banner", () => {
       const { stdout } = await run("bash", ["-c", `${setup}\n${statusOnly}`]);
       expect({ command, status: Number(stdout) }).toEqual({ command, status });
     }
+  });
+
+  describe("its npm run verify command, pasted into bash where there is no gcloud", () => {
+    // A PATH of bash, curl and node alone: gcloud may well sit in /usr/bin next to them.
+    let bin: string;
+    beforeAll(() => {
+      bin = mkdtempSync(path.join(os.tmpdir(), "s2s-no-gcloud-"));
+      symlinkSync(onPath("bash"), path.join(bin, "bash"));
+      symlinkSync(onPath("curl"), path.join(bin, "curl"));
+      symlinkSync(process.execPath, path.join(bin, "node"));
+    });
+    afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+    it("passes all three checks, the target's own token being someone else's", async () => {
+      const env = { PATH: bin };
+      expect(await bash("command -v gcloud", env)).toEqual({ code: 1, output: "" });
+      const command = verifyCommand(lines);
+      expect(command).toContain(`--client ${stack().services.client.url} `);
+      expect(command).toContain(`--target ${stack().services.target.url} `);
+      expect(command).toContain(`--client-account ${stack().services.client.email} `);
+      expect(command).toContain(stack().services.target.metadata.url);
+      // `npm run verify` builds dist/verify.js, which the suite's global setup has built.
+      const script = command.replace(
+        /^ {2}npm run verify -- /,
+        `node '${path.join(ROOT, "dist", "verify.js")}' `,
+      );
+      const { code, output } = await bash(script, env);
+      expect(output).toContain("All 3 checks passed");
+      expect(code).toBe(0);
+    });
   });
 });

@@ -162,7 +162,7 @@ describe("npm start", () => {
     expect(started.output()).toMatch(/SIGTERM: stopping every service/);
   });
 
-  it("names the processes an earlier npm start left behind when they hold its port", async () => {
+  it("names the process an earlier npm start left behind on its port, and only that one", async () => {
     const port = await freePortPair();
     const earlier = npmStart("--port", String(port));
     await waitFor(earlier, /Ctrl-C stops everything/);
@@ -173,18 +173,25 @@ describe("npm start", () => {
     const leftovers = descendants(stackProcess);
     expect(leftovers.length).toBe(2);
     process.kill(stackProcess, "SIGKILL");
+    // The client keeps the port; the target listens on a port of its own, not this one.
+    const client = leftovers.find((pid) => commandLine(pid).includes("dist/client.js"))!;
+    const target = leftovers.find((pid) => commandLine(pid).includes("dist/target.js"))!;
 
     const again = npmStart("--port", String(port));
     expect(await again.exited).not.toBe(0);
-    expect(again.output()).toContain(`port ${port} is already in use, perhaps by what an earlier`);
-    for (const pid of leftovers) expect(again.output()).toContain(`(pid ${pid})`);
+    expect(again.output()).toContain(
+      `port ${port} is already in use by client.js (pid ${client}); stop it with \`kill ${client}\``,
+    );
+    expect(again.output()).not.toContain(`(pid ${target})`);
+    expect(again.output()).not.toContain("pkill");
   });
 
-  it("says which port is taken and starts nothing when its first port is in use", async () => {
+  it("says which port is taken, by which process, and starts nothing when its first port is in use", async () => {
     const busy = await servers.stub((_req, res) => res.end());
     const started = npmStart("--port", String(busy.port));
     expect(await started.exited).not.toBe(0);
     expect(started.output()).toMatch(new RegExp(`port ${busy.port} is already in use`));
+    expect(started.output()).toContain(`(pid ${process.pid})`);
     expect(descendants(started.npm.pid!)).toEqual([]);
   });
 });
