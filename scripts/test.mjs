@@ -6,8 +6,8 @@ import { performance } from "node:perf_hooks";
 import "./preflight.mjs";
 
 const PHASES = [
-  ["type-check, tests included", "about 30 s", ["run", "typecheck"]],
-  ["lint: ESLint, Prettier, actionlint", "about 40 s", ["run", "lint"]],
+  ["type-check, tests included", "10 to 30 s", ["run", "typecheck"]],
+  ["lint: ESLint, Prettier, actionlint", "15 to 40 s", ["run", "lint"]],
   ["unit and loopback end-to-end tests", "2 to 4 minutes", ["run", "test:unit"]],
 ];
 
