@@ -74,9 +74,12 @@ function run(
 /** The steps so far, each with its time; the journey stops at the first that fails. */
 const times: string[] = [];
 async function step(title: string, work: () => Promise<string>): Promise<void> {
+  if (interrupted) fail("interrupted");
   say(`\n▶ ${title}`);
   const started = performance.now();
   const result = await work();
+  // A step that finished as Ctrl-C came is not followed by the next one.
+  if (interrupted) fail("interrupted");
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   times.push(`${title}: ${seconds} s`);
   say(`✔ ${result} (${seconds} s)`);
