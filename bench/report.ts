@@ -14,7 +14,7 @@ import {
   type SweepResult,
   type TokenLifetimeResult,
 } from "./chain";
-import { COLD_START_PROGRAMS, type ColdStartResult } from "./coldStart";
+import { COLD_START_PROGRAMS, type ColdStartResult, type ColdStartTiming } from "./coldStart";
 import { median, round } from "./measure";
 import type { VerificationResult } from "./verification";
 
@@ -83,7 +83,17 @@ function roundRatio(numerator: ComparatorResult, denominator: ComparatorResult):
   return round(median(numerator.roundRates.map((rate, i) => rate / denominator.roundRates[i]!)), 3);
 }
 
-/** Every goal of the issue, judged from the results. */
+/** The ratio of two medians of a cold start, to two decimals. */
+function startRatio(program: ColdStartTiming, reference: ColdStartTiming): number {
+  return round(program.medianMs / reference.medianMs, 2);
+}
+
+/**
+ * The goals as they stand (the design's performance section), judged from the results: memory,
+ * cold start against a bundled Express hello started with the same flags, errors under load,
+ * what authentication costs in throughput and in CPU, what the design saves against the
+ * documented pattern, and metadata calls per token lifetime.
+ */
 export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
   const shipped = results.memory.find((m) => m.variant === SHIPPED_VARIANT)!;
   const byProgram = (program: keyof typeof COLD_START_PROGRAMS) =>
@@ -92,12 +102,17 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
     results.comparators.find((c) => c.configuration === name)!;
   const burst = results.coldBurst.find((b) => b.configuration === "project")!;
   const at256 = results.sweep.find((s) => s.concurrency === 256);
-  const authRatio = roundRatio(chain("project"), chain("unauthenticated"));
   const ownVerificationRatio = roundRatio(chain("project"), chain("trusting"));
   const documentedRatio = roundRatio(chain("project"), chain("documented"));
   const lifetime = results.tokenLifetime;
-  const { verification } = results;
   const errorsAt256 = shipped.errors + (at256?.errors ?? 0);
+  const hello = byProgram("express-hello");
+  const targetStart = startRatio(byProgram("target"), hello);
+  const clientStart = startRatio(byProgram("client"), hello);
+  const withAuth = chain("project");
+  const withoutAuth = chain("unauthenticated");
+  const clientCpu = round(withAuth.clientCpuMicroseconds / withoutAuth.clientCpuMicroseconds, 2);
+  const targetCpu = round(withAuth.targetCpuMicroseconds / withoutAuth.targetCpuMicroseconds, 2);
   return [
     {
       goal: "idle memory < 60 MiB per service (VmRSS before any load)",
@@ -110,9 +125,9 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
       pass: shipped.peakMiB.client < 100 && shipped.peakMiB.target < 100,
     },
     {
-      goal: "cold start ≤ 1.5× a bare node:http server's, per service (median spawn → first 200 on /health)",
-      measured: `target ${byProgram("target").ratioToBare}×, client ${byProgram("client").ratioToBare}× (bare ${byProgram("bare-http-server").medianMs} ms)`,
-      pass: byProgram("target").ratioToBare <= 1.5 && byProgram("client").ratioToBare <= 1.5,
+      goal: "cold start ≤ 1.15× a bundled Express hello started with the same flags, per service (median spawn → first 200 on /health)",
+      measured: `target ${targetStart}×, client ${clientStart}× (hello ${hello.medianMs} ms)`,
+      pass: targetStart <= 1.15 && clientStart <= 1.15,
     },
     {
       goal: "0 errors at 256 concurrent connections through the chain",
@@ -120,14 +135,14 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
       pass: errorsAt256 === 0 && at256 !== undefined,
     },
     {
-      goal: "authenticated ÷ unauthenticated throughput ≥ 0.95 (median of per-round ratios)",
-      measured: String(authRatio),
-      pass: authRatio >= 0.95,
-    },
-    {
       goal: "the target's own verification costs ≤ 5 % throughput: verifying ÷ trusting Cloud Run ≥ 0.95 (median of per-round ratios)",
       measured: `${ownVerificationRatio}; target CPU ${chain("project").targetCpuMicroseconds} vs ${chain("trusting").targetCpuMicroseconds} µs/req`,
       pass: ownVerificationRatio >= 0.95,
+    },
+    {
+      goal: "CPU per request of each service with authentication ≤ 1.10× without",
+      measured: `client ${clientCpu}× (${withAuth.clientCpuMicroseconds} / ${withoutAuth.clientCpuMicroseconds} µs), target ${targetCpu}× (${withAuth.targetCpuMicroseconds} / ${withoutAuth.targetCpuMicroseconds} µs)`,
+      pass: clientCpu <= 1.1 && targetCpu <= 1.1,
     },
     {
       goal: "this project ≥ 1.5× google-auth-library's documented pattern (median of per-round ratios)",
@@ -146,16 +161,6 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
         lifetime.errors === 0 &&
         lifetime.shortestGapSeconds !== null &&
         lifetime.shortestGapSeconds >= lifetime.lifetimeSeconds / 2,
-    },
-    {
-      goal: "verification CPU per fresh token: jose ≤ 1/3 of google-auth-library's",
-      measured: `${verification.ratio.cpu} (${verification.jose.cpuMicroseconds} / ${verification.googleAuthLibrary.cpuMicroseconds} µs)`,
-      pass: verification.ratio.cpu <= 1 / 3,
-    },
-    {
-      goal: "verification latency per fresh token: jose ≤ 1/3 of google-auth-library's",
-      measured: `${verification.ratio.wall} (${verification.jose.wallMicroseconds} / ${verification.googleAuthLibrary.wallMicroseconds} µs)`,
-      pass: verification.ratio.wall <= 1 / 3,
     },
   ];
 }
