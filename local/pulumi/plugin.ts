@@ -48,12 +48,3 @@ export function unary<Request, Response>(
       );
   };
 }
-
-/** The answer to a call the stand-in does not offer, as the engine expects to hear it. */
-export function unimplemented(what: string): grpc.handleUnaryCall<unknown, unknown> {
-  return (_call, callback) =>
-    callback({
-      code: grpc.status.UNIMPLEMENTED,
-      details: `${what} is not offered by this stand-in`,
-    });
-}

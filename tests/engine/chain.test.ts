@@ -58,33 +58,16 @@ test(
   ENGINE_TEST_MS,
 );
 
-test(
-  "a change of the target's code updates the target alone and waits for the chain again",
-  async () => {
+test.each(["target", "client"])(
+  "a change of the %s's code updates that service alone and waits for the chain again",
+  async (service) => {
     const deployedStack = await deployed();
-    await deployedStack.edit("services/target-service/app.ts", (text) => `${text}\n// v2\n`);
+    await deployedStack.edit(`services/${service}-service/app.ts`, (text) => `${text}\n// v2\n`);
     const run = await deployedStack.up();
     expect(run.code).toBe(0);
     expect(namesThat(run.output, "updated")).toEqual([
-      "target-image",
-      "target-service",
-      "working-chain",
-    ]);
-    expect(run.output).toMatch(WORKS);
-  },
-  ENGINE_TEST_MS,
-);
-
-test(
-  "a change of the client's code updates the client alone and waits for the chain again",
-  async () => {
-    const deployedStack = await deployed();
-    await deployedStack.edit("services/client-service/app.ts", (text) => `${text}\n// v2\n`);
-    const run = await deployedStack.up();
-    expect(run.code).toBe(0);
-    expect(namesThat(run.output, "updated")).toEqual([
-      "client-image",
-      "client-service",
+      `${service}-image`,
+      `${service}-service`,
       "working-chain",
     ]);
     expect(run.output).toMatch(WORKS);
