@@ -11,15 +11,15 @@ import * as gcpConfig from "@pulumi/gcp/config";
 import * as pulumi from "@pulumi/pulumi";
 import {
   BILLING,
-  INGRESS,
   PUBLIC_ACCESS,
   type Billing,
-  type Ingress,
   type PublicAccess,
 } from "./components/cloudRunService";
 import {
+  INGRESS,
   TARGET_AUTH_MODES,
   TOKEN_HEADERS,
+  type Ingress,
   type TargetAuthMode,
   type TokenHeader,
 } from "./services/wiring";

@@ -25,6 +25,7 @@ import {
   parseDuration,
   waitForChain,
 } from "./components/chainWait";
+import { INGRESS, type Ingress } from "./services/wiring";
 
 const USAGE = `usage: npm run verify [-- --client <url> --target <url>] [--client-account <email>]
          [--target-ingress all|internal] [--other-token-command "<command>"]
@@ -41,8 +42,6 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad arguments, 3 a check wa
 export const EXIT = { passed: 0, failed: 1, usage: 2, skipped: 3 } as const;
 
 const REQUEST_TIMEOUT_MS = 15_000;
-const INGRESS = ["all", "internal"] as const;
-type Ingress = (typeof INGRESS)[number];
 
 export interface VerifyOptions {
   clientUrl: string;

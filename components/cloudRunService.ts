@@ -5,9 +5,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-
-export const INGRESS = ["all", "internal"] as const;
-export type Ingress = (typeof INGRESS)[number];
+import type { Ingress } from "../services/wiring";
 
 /**
  * How a public service lets unauthenticated callers in. `invoker-iam-disabled` switches Cloud

@@ -3,7 +3,7 @@
  * target's refusal, each with the answer it should get.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Ingress } from "./cloudRunService";
+import type { Ingress } from "../services/wiring";
 
 export interface Chain {
   client: { uri: pulumi.Input<string> };

@@ -39,6 +39,7 @@ import {
 } from "../services/shared/lifecycle";
 import type { Logger } from "../services/shared/logger";
 import { asciiLowerCase, headerSafe } from "../services/shared/text";
+import type { Ingress } from "../services/wiring";
 import {
   KeysUnavailableError,
   remoteKeySet,
@@ -78,7 +79,7 @@ export interface FrontEndOptions {
    * 404 to every request, before any IAM check, and `internal.url` is the way in through the
    * VPC, where the usual checks apply. `all` (the default) has `url` only.
    */
-  ingress?: "all" | "internal";
+  ingress?: Ingress;
   /**
    * With internal ingress, whether a request on `url` comes from inside the VPC after all (the
    * local Cloud Run asks which process made the connection); without it, only `internal.url`

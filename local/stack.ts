@@ -12,6 +12,7 @@
 import net from "node:net";
 import {
   clientEnvironment,
+  type Ingress,
   serviceAccounts,
   type TargetAuthMode,
   targetEnvironment,
@@ -46,7 +47,7 @@ export interface LocalStackOptions {
   /** Seconds before the client's grant takes effect at the target's front end (IAM propagation). */
   grantDelaySeconds?: number;
   /** `internal`: the target is reachable only "through the VPC", which the client uses. */
-  targetIngress?: "all" | "internal";
+  targetIngress?: Ingress;
 }
 
 export interface LocalService {

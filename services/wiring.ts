@@ -33,6 +33,15 @@ export type ClientTokenHeader = (typeof CLIENT_TOKEN_HEADERS)[number];
 export const TARGET_AUTH_MODES = ["verify", "cloud-run"] as const;
 export type TargetAuthMode = (typeof TARGET_AUTH_MODES)[number];
 
+/** Who can reach a service over the network: anyone (`all`), or only the project's VPC. */
+export const INGRESS = ["all", "internal"] as const;
+export type Ingress = (typeof INGRESS)[number];
+
+/** The two Cloud Run services, `<prefix>-target` and `<prefix>-client`. */
+export function serviceNames(prefix: string): { target: string; client: string } {
+  return { target: `${prefix}-target`, client: `${prefix}-client` };
+}
+
 export interface ServiceAccount {
   /** The id the account is created with, 6–30 characters. */
   id: string;
@@ -62,8 +71,10 @@ export function serviceAccounts(
   prefix: string,
   projectId: string,
 ): { target: ServiceAccount; client: ServiceAccount } {
+  // Each account is named as the service that runs as it.
+  const names = serviceNames(prefix);
   const account = (id: string) => ({ id, email: serviceAccountEmail(id, projectId) });
-  return { target: account(`${prefix}-target`), client: account(`${prefix}-client`) };
+  return { target: account(names.target), client: account(names.client) };
 }
 
 export interface TargetWiring<Value> {

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
+import type { Ingress } from "../../services/wiring";
 
 /** A Cloud Run service as the local Cloud Run runs it, read from what the program declared. */
 export interface LocalServiceSpec {
@@ -21,7 +22,7 @@ export interface LocalServiceSpec {
   serviceAccount: string;
   /** The startup probe's path. */
   healthPath: string;
-  ingress: "all" | "internal";
+  ingress: Ingress;
   /** Whether all the service's egress leaves through a VPC subnet (Direct VPC egress). */
   vpcEgress: boolean;
   invokerIamDisabled: boolean;
