@@ -16,7 +16,7 @@ export const BUNDLES = {
   client: "services/client-service/server.ts",
   local: "local/start.ts",
   // `npm run verify`: the live check of a deployed stack.
-  verify: "verify.ts",
+  verify: "deploy/verify.ts",
   // The benchmark, its load generator and what it compares against; never part of an image.
   bench: "bench/run.ts",
   "load-generator": "bench/loadGenerator.ts",

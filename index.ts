@@ -12,19 +12,20 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { CloudRunService } from "./components/cloudRunService";
 import { ContainerImage } from "./components/containerImage";
-import { curlCommands } from "./components/curlCommands";
 import { imageRegistry } from "./components/imageRegistry";
-import { propagationRetry } from "./components/propagationRetry";
 import { enableStackApis } from "./components/stackApis";
-import { WorkingChain } from "./components/workingChain";
 import { loadStackConfig } from "./config";
-import * as services from "./services/wiring";
+import { curlCommands } from "./deploy/curlCommands";
+import { propagationRetry } from "./deploy/propagationRetry";
+import { WorkingChain } from "./deploy/workingChain";
+import * as wiring from "./services/wiring";
 
 export = () => {
   const config = loadStackConfig();
-  const { project, region, namePrefix, buildOnPreview } = config;
-  // Ids and e-mails are known before the accounts exist, so the target can name its one caller.
-  const accounts = services.serviceAccounts(namePrefix, project);
+  const { project, region, namePrefix, buildOnPreview, targetAuthMode, tokenHeader } = config;
+  // Names and e-mails are known before anything exists, so the target can name its one caller.
+  const names = wiring.serviceNames(namePrefix);
+  const accounts = wiring.serviceAccounts(namePrefix, project);
 
   // Enabling an API, or creating a service account, is eventually consistent: what uses it
   // right after can fail with "API has not been used in project … or it is disabled" or
@@ -42,12 +43,11 @@ export = () => {
   const registry = imageRegistry(config, afterApis).registryUri;
 
   // Each service runs as an account of its own that holds no project role: the one grant
-  // below is all either of them is given. Stacks deployed before the target's account was
-  // written here held it inside the target's component: the alias keeps that account.
+  // below is all either of them is given.
   const targetAccount = new gcp.serviceaccount.Account(
     "target-account",
     { accountId: accounts.target.id, description: "The target's identity: invokes nothing" },
-    { ...afterApis, aliases: [{ parent: pulumi.createUrn("target", CloudRunService.TYPE) }] },
+    afterApis,
   );
   const clientAccount = new gcp.serviceaccount.Account(
     "client-account",
@@ -58,27 +58,29 @@ export = () => {
   // The audience of the client's tokens, which a verifying target must know when it starts:
   // the custom audience, or the target's deterministic URL (https://<service>-<project
   // number>.<region>.run.app), known before the target exists.
-  const targetName = `${namePrefix}-target`;
   const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }).number;
-  const runAppUrl = pulumi.interpolate`https://${targetName}-${projectNumber}.${region}.run.app`;
+  const runAppUrl = pulumi.interpolate`https://${names.target}-${projectNumber}.${region}.run.app`;
   const audience = config.customAudience ?? runAppUrl;
+  // What both services' environments are built from; each builder takes only what it names.
+  const envInputs = { project, audience, targetAuthMode };
 
   // What both services share: region, deletion protection, sizes, billing, V8's heap sized to
   // the memory (services/nodeCommand.ts's rule) and the health probe's path.
-  const args = services.imageArguments(config.cloudRun.resources.memory);
-  const runtime = { ...config.cloudRun, region, args, healthPath: services.HEALTH_PATH };
+  const containerArgs = wiring.imageArguments(config.cloudRun.resources.memory);
+  const healthPath = wiring.HEALTH_PATH;
+  const bothServices = { ...config.cloudRun, region, containerArgs, healthPath };
 
   // The target: private. Cloud Run's front end lets a request in only with a Google-signed ID
   // token whose principal holds roles/run.invoker on it; the app then admits only the client.
   const target = new CloudRunService(
     "target",
     {
-      ...runtime,
-      serviceName: targetName,
+      ...bothServices,
+      serviceName: names.target,
       serviceAccount: targetAccount,
       description: "Private target: answers only the client's service account",
       image: new ContainerImage("target", { registry, buildOnPreview }).digestReference,
-      env: services.targetEnvironment({ ...config, audience, clientEmail: accounts.client.email }),
+      env: wiring.targetEnvironment({ ...envInputs, clientEmail: accounts.client.email }),
       ingress: config.targetIngress,
       customAudience: config.customAudience,
     },
@@ -90,12 +92,12 @@ export = () => {
   const client = new CloudRunService(
     "client",
     {
-      ...runtime,
-      serviceName: `${namePrefix}-client`,
+      ...bothServices,
+      serviceName: names.client,
       serviceAccount: clientAccount,
       description: "Public client: calls the target with its own identity",
       image: new ContainerImage("client", { registry, buildOnPreview }).digestReference,
-      env: services.clientEnvironment({ ...config, audience, targetUrl: target.uri }),
+      env: wiring.clientEnvironment({ ...envInputs, tokenHeader, targetUrl: target.uri }),
       ingress: "all",
       publicAccess: config.publicAccess,
       vpcSubnet: config.clientVpcSubnet,
@@ -106,11 +108,9 @@ export = () => {
   // THE GRANT: the client's service account may invoke the target. Non-authoritative (one
   // member added to the target's invoker role), on the target only, never on the project.
   // A replaced target starts with an empty IAM policy while the grant's inputs stay the same,
-  // so the grant is replaced with it: a new target never lacks it. Stacks deployed before the
-  // grant was written here held it inside the target's component; the alias keeps that grant.
-  // Under deletion protection Pulumi refuses to delete it, as it refuses the services: a
-  // refused destroy must not leave them without their grant.
-  const protect = config.cloudRun.deletionProtection;
+  // so the grant is replaced with it: a new target never lacks it. Under deletion protection
+  // Pulumi refuses to delete it, as it refuses the services: a refused destroy must not leave
+  // them without their grant.
   const grant = new gcp.cloudrunv2.ServiceIamMember(
     "target-invoker-client",
     {
@@ -120,17 +120,15 @@ export = () => {
       role: "roles/run.invoker",
       member: clientAccount.member,
     },
-    { hooks, replaceWith: [target.service], aliases: [{ parent: target }], protect },
+    { hooks, replaceWith: [target.service], protect: config.cloudRun.deletionProtection },
   );
 
   // `pulumi up` ends only when the chain works: after the grant or either service changes, it
   // calls the client until it answers 200 naming its own account through the target (IAM
   // grants take minutes to reach every front end), and fails with the reason otherwise, again
   // at every `up` until the chain has worked once. Never in preview; off with waitForChain false.
-  if (config.waitForChain) {
-    const chain = { target: target.service, client: client.service, grant, clientAccount };
-    new WorkingChain("working-chain", chain, config);
-  }
+  const chain = { target, client, grant, clientAccount };
+  if (config.waitForChain) new WorkingChain("working-chain", chain, config);
 
   return {
     clientUrl: client.uri,
@@ -140,6 +138,6 @@ export = () => {
     // `npm run verify` reads it to know which refusal to expect from the target.
     targetIngress: config.targetIngress,
     // What to paste to see the chain work and the target refuse a call without a token.
-    commands: curlCommands({ client, target, clientAccount, targetIngress: config.targetIngress }),
+    commands: curlCommands(chain, config.targetIngress),
   };
 };

@@ -70,7 +70,7 @@ export interface CloudRunServiceArgs {
    */
   billing: Billing;
   /** Arguments that replace the image's CMD (its ENTRYPOINT stays); the image's own when left out. */
-  args?: string[];
+  containerArgs?: string[];
   /** A subnet the service sends all its egress through, to reach internal-only services. */
   vpcSubnet?: string;
 }
@@ -123,7 +123,7 @@ export class CloudRunService extends pulumi.ComponentResource {
           containers: [
             {
               image: args.image,
-              args: args.args,
+              args: args.containerArgs,
               envs: Object.entries(args.env ?? {}).map(([envName, value]) => ({
                 name: envName,
                 value,
@@ -211,7 +211,8 @@ function checkArgs(name: string, args: CloudRunServiceArgs): void {
     if (!ENV_NAME.test(envName)) fail("env", `has an invalid variable name "${envName}"`);
     if (RESERVED_ENV.includes(envName)) fail("env", `must not set ${envName}: Cloud Run sets it`);
   }
-  if (args.args !== undefined && (args.args.length === 0 || args.args.some((arg) => arg === ""))) {
-    fail("args", "must hold non-empty arguments, or be left out to keep the image's CMD");
+  const { containerArgs } = args;
+  if (containerArgs !== undefined && (containerArgs.length === 0 || containerArgs.includes(""))) {
+    fail("containerArgs", "must hold non-empty arguments, or be left out to keep the image's CMD");
   }
 }

@@ -71,18 +71,26 @@ export function isRunning(pid: number): boolean {
 }
 
 /**
- * A port nothing listens on now: bound on `host`, read, and released for the service to take.
- * Loopback for a local process; all interfaces for one in a container.
+ * Binds `port` on `host` (0: any free one), then releases it and resolves with the port bound:
+ * proof that nothing listens there now. Rejects with the bind's error, EADDRINUSE when taken.
  */
-export function freePort(host = "127.0.0.1"): Promise<number> {
+export function probePort(port: number, host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
+    probe.listen(port, host, () => {
+      const bound = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A port nothing listens on now, released for the service to take. Loopback for a local
+ * process; all interfaces for one in a container.
+ */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return probePort(0, host);
 }
 
 /** One GET of `url`, resolving with its status, or 0 when nothing answered within a second. */

@@ -9,24 +9,32 @@
  * The account e-mails and each service's environment come from the builders index.ts uses
  * (services/wiring.ts), so the two stacks cannot drift apart.
  */
-import net from "node:net";
 import {
   clientEnvironment,
   type Ingress,
   serviceAccounts,
+  TARGET_AUTH_MODES,
+  TOKEN_HEADERS,
   type TargetAuthMode,
   targetEnvironment,
 } from "../services/wiring";
 import { GOOGLE_ISSUERS } from "../services/target-service/verification/idToken";
 import { type FrontEnd, startFrontEnd } from "./frontEnd";
-import { freePort, type LaunchedService, type Launcher, processLauncher } from "./launcher";
+import {
+  freePort,
+  type LaunchedService,
+  type Launcher,
+  probePort,
+  processLauncher,
+} from "./launcher";
 import { type RunningMetadataServer, startMetadataServer } from "./metadataServer";
 import { type PortHolder, portHolders } from "./portHolders";
+import { projectDefault } from "./projectFile";
 import { TokenIssuer } from "./tokenIssuer";
 
 export const LOCAL_PROJECT = "local-project";
-/** The stack's default name prefix (Pulumi.yaml), so local accounts are named as deployed ones. */
-const LOCAL_NAME_PREFIX = "s2s";
+/** The stack's default name prefix, so local accounts are named as deployed ones. */
+const LOCAL_NAME_PREFIX = projectDefault("namePrefix");
 
 export interface LocalStackOptions {
   /** The client's port; the target's front end takes the next one. 0 picks free ports. */
@@ -35,7 +43,7 @@ export interface LocalStackOptions {
   issuer?: TokenIssuer;
   /** Extra environment per service, e.g. `{ client: { TARGET_TIMEOUT_MS: "500" } }`. */
   env?: { target?: Record<string, string>; client?: Record<string, string> };
-  /** How the target checks callers; `verify`, the stack's default, unless given. */
+  /** How the target checks callers; the stack's default (Pulumi.yaml) unless given. */
   targetAuthMode?: TargetAuthMode;
   /**
    * The target's front end with its invoker check off, forwarding everything untouched, as
@@ -119,18 +127,12 @@ export function portInUseMessage(port: number, holders: readonly PortHolder[]): 
 /** Fails with a clear message before anything starts if a chosen port is taken. */
 async function assertPortFree(port: number): Promise<void> {
   if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          error.code === "EADDRINUSE"
-            ? portInUseMessage(port, portHolders(port))
-            : `port ${port} cannot be used: ${error.message}`,
-        ),
-      ),
+  await probePort(port).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      error.code === "EADDRINUSE"
+        ? portInUseMessage(port, portHolders(port))
+        : `port ${port} cannot be used: ${error.message}`,
     );
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
   });
 }
 
@@ -151,7 +153,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // must know when it starts.
   const frontEndPort = basePort === 0 ? await freePort() : basePort + 1;
   const targetUrl = `http://127.0.0.1:${frontEndPort}`;
-  const targetAuthMode = options.targetAuthMode ?? "verify";
+  const targetAuthMode =
+    options.targetAuthMode ?? projectDefault("targetAuthMode", TARGET_AUTH_MODES);
 
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -238,7 +241,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         targetUrl: internalRoute?.url ?? frontEnd.url,
         audience: frontEnd.url,
         targetAuthMode,
-        tokenHeader: "authorization",
+        tokenHeader: projectDefault("tokenHeader", TOKEN_HEADERS),
       }),
     );
     const services = {

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import { STACK_KEYS, type StackConfig, loadStackConfig } from "../config";
 import { GCP_PROJECT, startMockedEngine } from "./helpers/pulumiMocks";
-import { type ConfigDeclaration, projectConfig } from "./helpers/projectFile";
+import { type ConfigDeclaration, projectConfig } from "../local/projectFile";
 
 const declarations = projectConfig();
 const declared = Object.entries(declarations).filter(

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { projectConfig } from "./helpers/projectFile";
+import { projectConfig } from "../local/projectFile";
 
 const ROOT = join(__dirname, "..");
 const START = "<!-- config-table:start -->";

@@ -34,8 +34,11 @@ export function readClientConfig(env: EnvReader): ClientConfig {
     port: env.port(),
     projectId: env.optional("GOOGLE_CLOUD_PROJECT"),
     targetUrl,
-    // Cloud Run's default audience is the service URL without a trailing slash.
-    audience: env.optional("TARGET_AUDIENCE") ?? targetUrl.origin,
+    // The stack decides the audience, as the target must know it too: no default here.
+    audience: env.required(
+      "TARGET_AUDIENCE",
+      "the audience of the client's ID tokens: the target's URL or one of its custom audiences",
+    ),
     tokenHeader: env.oneOf("TOKEN_HEADER", CLIENT_TOKEN_HEADERS, "both"),
     timeoutMs: env.integer("TARGET_TIMEOUT_MS", 10_000, { min: 100, max: 300_000 }),
   };

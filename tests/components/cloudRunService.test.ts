@@ -155,7 +155,7 @@ describe("a service given container arguments, instance-based billing and an err
     new CloudRunService(
       "api",
       validArgs({
-        args: ["--no-maglev", "server.js"],
+        containerArgs: ["--no-maglev", "server.js"],
         billing: "instance-based",
         publicAccess: "all-users",
       }),
@@ -195,8 +195,8 @@ describe("argument errors", () => {
     ["description", { description: " " }],
     ["env", { env: { "NOT-A-NAME": "x" } }],
     ["env", { env: { PORT: "8080" } }],
-    ["args", { args: [] }],
-    ["args", { args: ["--no-maglev", ""] }],
+    ["containerArgs", { containerArgs: [] }],
+    ["containerArgs", { containerArgs: ["--no-maglev", ""] }],
   ])("an invalid %s is reported by name before anything is created", (argument, overrides) => {
     expect(() => new CloudRunService("broken", validArgs(overrides))).toThrow(
       `CloudRunService "broken": args.${argument} `,

@@ -67,7 +67,9 @@ describe("with a grant that never reaches the target's front end", () => {
       const run = await stack!.up();
       expect(run.code).not.toBe(0);
       expect(run.output).toContain("last seen: 502 target_forbidden (the target answered 403)");
-      expect(run.output).toContain("403 means the grant");
+      expect(run.output).toContain(
+        "Grant roles/run.invoker on the target to the client's service account",
+      );
       expect(await stack!.named("pulumi-nodejs:dynamic/chain:WorkingChain")).toEqual([]);
     },
     ENGINE_TEST_MS,

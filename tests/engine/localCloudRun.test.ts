@@ -21,7 +21,10 @@ async function edited(
   config: Record<string, string> = {},
 ): Promise<EngineStack> {
   stack = await EngineStack.create({ config: { waitForChainMinutes: "1", ...config } });
-  await stack.edit("index.ts", (text) => text.replace(from, to));
+  await stack.edit("index.ts", (text) => {
+    if (!text.includes(from)) throw new Error(`index.ts no longer holds ${JSON.stringify(from)}`);
+    return text.replace(from, to);
+  });
   return stack;
 }
 
@@ -87,7 +90,9 @@ test.each([
     const run = await (await edited(from, to)).up();
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("last seen: 502 target_forbidden (the target answered 403)");
-    expect(run.output).toContain("403 means the grant");
+    expect(run.output).toContain(
+      "Grant roles/run.invoker on the target to the client's service account",
+    );
   },
   ENGINE_TEST_MS,
 );
@@ -97,13 +102,13 @@ test(
   async () => {
     const run = await (
       await edited(
-        "clientEnvironment({ ...config, audience, targetUrl",
-        'clientEnvironment({ ...config, audience: config.customAudience ?? pulumi.output("https://s2s-target.example.com"), targetUrl',
+        "clientEnvironment({ ...envInputs,",
+        'clientEnvironment({ ...envInputs, audience: pulumi.output("https://s2s-target.example.com"),',
       )
     ).up();
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("(the target answered 401)");
-    expect(run.output).toContain("401 means the audience");
+    expect(run.output).toContain('The token\'s audience is "https://s2s-target.example.com"');
   },
   ENGINE_TEST_MS,
 );

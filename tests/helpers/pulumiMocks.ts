@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeSettings from "@pulumi/pulumi/runtime/settings";
-import { projectConfig } from "./projectFile";
+import { projectConfig } from "../../local/projectFile";
 
 /** The Pulumi project name, which is also the namespace of the stack's own config keys. */
 export const PULUMI_PROJECT = "cloud-run-private-calls";
@@ -77,8 +77,6 @@ export interface Registration {
   protect: boolean;
   /** Whether a replacement deletes the old resource before it creates the new one. */
   deleteBeforeReplace: boolean;
-  /** The URNs the engine would adopt as this resource's earlier self (`aliases`), once answered. */
-  aliases: string[];
 }
 
 /** A resource hook as the program registered it with the engine. */
@@ -243,16 +241,12 @@ export class MockedEngine {
       replaceWith: request.getReplaceWithList(),
       protect: request.getProtect() === true,
       deleteBeforeReplace: request.getDeletebeforereplace(),
-      aliases: [],
     };
     this.registrations.push(registration);
     this.pending.push(
       answer.then((response) => {
         if (response === undefined) return;
         registration.urn = response.getUrn();
-        registration.aliases = request
-          .getAliasesList()
-          .map((alias) => aliasUrn(alias, registration, request.getParent()));
         registration.outputs = unwrapSecrets(response.getObject().toJavaScript(), "", []) as Record<
           string,
           unknown
@@ -260,44 +254,6 @@ export class MockedEngine {
       }),
     );
   }
-}
-
-/** An alias as the SDK sends it: a whole URN, or a spec of what differed. */
-interface AliasMessage {
-  getUrn(): string;
-  hasSpec(): boolean;
-  getSpec():
-    | {
-        getName(): string;
-        getType(): string;
-        getStack(): string;
-        getProject(): string;
-        getParenturn(): string;
-        getNoparent(): boolean;
-      }
-    | undefined;
-}
-
-/** The type part of a URN, `parent$child` types included: what a child's URN builds on. */
-function qualifiedType(urn: string): string {
-  const parts = urn.split("::");
-  return parts[parts.length - 2] ?? "";
-}
-
-/**
- * The URN an alias stands for, worked out as the engine does: each part of the spec left empty
- * is the resource's own, and the parent's qualified type (unless it is the stack) prefixes the
- * type. `parent` is the resource's current parent, which a spec without a parent keeps.
- */
-function aliasUrn(alias: AliasMessage, resource: Registration, parent: string): string {
-  const spec = alias.getSpec();
-  if (!alias.hasSpec() || spec === undefined) return alias.getUrn();
-  const [, stack = "", project = ""] = /^urn:pulumi:([^:]+)::([^:]+)::/.exec(resource.urn) ?? [];
-  const type = spec.getType() || resource.type;
-  const parentUrn = spec.getNoparent() ? "" : spec.getParenturn() || parent;
-  const parentType = parentUrn === "" ? "" : qualifiedType(parentUrn);
-  const prefix = parentType === "" || parentType === "pulumi:pulumi:Stack" ? "" : `${parentType}$`;
-  return `urn:pulumi:${spec.getStack() || stack}::${spec.getProject() || project}::${prefix}${type}::${spec.getName() || resource.name}`;
 }
 
 /** The parts of the gRPC RegisterResourceRequest the recorder reads. */
@@ -313,7 +269,6 @@ interface RegisterRequest {
     forEach(callback: (urns: { getUrnsList(): string[] }, key: string) => void): void;
   };
   getHooks(): HooksBinding | undefined;
-  getAliasesList(): AliasMessage[];
   getProtect(): boolean | undefined;
   getDeletebeforereplace(): boolean;
 }

@@ -10,7 +10,7 @@ import {
   valueOf,
 } from "../helpers/pulumiMocks";
 import { sharedLocalStack } from "../helpers/localStack";
-import { projectConfig } from "../helpers/projectFile";
+import { projectConfig } from "../../local/projectFile";
 
 /** Fetches an ID token from a service's own metadata stand-in, as that service would. */
 async function identityToken(service: LocalService, audience: string): Promise<string> {

@@ -1,8 +1,10 @@
 import { readClientConfig } from "../../../services/client-service/config";
 import { ConfigError, EnvReader } from "../../../services/shared/env";
 
+const AUDIENCE = "https://target-abc123-ew.a.run.app";
+
 function read(targetUrl: string) {
-  return readClientConfig(new EnvReader({ TARGET_URL: targetUrl }));
+  return readClientConfig(new EnvReader({ TARGET_URL: targetUrl, TARGET_AUDIENCE: AUDIENCE }));
 }
 
 describe("the client's TARGET_URL", () => {
@@ -30,11 +32,16 @@ describe("the client's TARGET_URL", () => {
     expect(() => read(url)).toThrow(/must use https unless it points at loopback/);
   });
 
-  it("takes the audience from TARGET_URL's origin unless TARGET_AUDIENCE says otherwise", () => {
-    expect(read("https://target.example.run.app/").audience).toBe("https://target.example.run.app");
+  it("takes the audience from TARGET_AUDIENCE, even when it is not TARGET_URL", () => {
     const custom = readClientConfig(
       new EnvReader({ TARGET_URL: "https://t.example", TARGET_AUDIENCE: "https://custom.example" }),
     );
     expect(custom.audience).toBe("https://custom.example");
+  });
+
+  it("refuses to start without TARGET_AUDIENCE, naming it, rather than guess the audience", () => {
+    const reading = () => readClientConfig(new EnvReader({ TARGET_URL: "https://t.example" }));
+    expect(reading).toThrow(ConfigError);
+    expect(reading).toThrow(/TARGET_AUDIENCE is required/);
   });
 });

@@ -86,6 +86,7 @@ describe("a service process", () => {
   it("answers 503 from the client process when the metadata server is unreachable", async () => {
     const client = await startService("client", {
       TARGET_URL: "https://target.example.com",
+      TARGET_AUDIENCE: "https://target.example.com",
       GCE_METADATA_HOST: new URL(await closedPortUrl()).host,
       GOOGLE_CLOUD_PROJECT: "demo-project",
     });

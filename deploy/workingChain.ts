@@ -20,16 +20,17 @@
  */
 import type * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { waitForChain } from "./chainWait";
+import type { CloudRunService } from "../components/cloudRunService";
+import { asSentence, waitForChain } from "./chainWait";
 import { hookLog } from "./hookLog";
 
 /** The name the engine knows the hook by. */
 export const WORKING_CHAIN_HOOK = "wait-for-working-chain";
 
 /** What the chain is made of: the two services, the grant, and the client's account. */
-export interface ChainParts {
-  target: gcp.cloudrunv2.Service;
-  client: gcp.cloudrunv2.Service;
+export interface Chain {
+  target: Pick<CloudRunService, "service" | "uri">;
+  client: Pick<CloudRunService, "service" | "uri">;
   grant: gcp.cloudrunv2.ServiceIamMember;
   clientAccount: gcp.serviceaccount.Account;
 }
@@ -61,11 +62,6 @@ function serviceState(service: gcp.cloudrunv2.Service): pulumi.Output<string> {
   return pulumi.interpolate`${service.uid}/${service.generation}`;
 }
 
-/** Ends a message with a full stop, so that a sentence can follow it. */
-function sentence(message: string): string {
-  return /[.!?]$/.test(message) ? message : `${message}.`;
-}
-
 /**
  * The hook that waits for the chain, reading the client's URL and account from the inputs of the
  * resource it runs for. Created inside the program: creating it registers it with the engine.
@@ -84,7 +80,7 @@ export function workingChainHook({
       await waitForChain({ clientUrl, clientAccount }, { timeoutMs, report: log.info });
     } catch (error) {
       throw new Error(
-        `${sentence((error as Error).message)} To deploy without this check: pulumi config set waitForChain false`,
+        `${asSentence((error as Error).message)} To deploy without this check: pulumi config set waitForChain false`,
         { cause: error },
       );
     }
@@ -94,7 +90,7 @@ export function workingChainHook({
 export class WorkingChain extends pulumi.dynamic.Resource {
   constructor(
     name: string,
-    { target, client, grant, clientAccount }: ChainParts,
+    { target, client, grant, clientAccount }: Chain,
     settings: WorkingChainSettings,
     opts?: pulumi.CustomResourceOptions,
   ) {
@@ -105,8 +101,8 @@ export class WorkingChain extends pulumi.dynamic.Resource {
       {
         clientUrl: client.uri,
         clientAccount: clientAccount.email,
-        target: serviceState(target),
-        client: serviceState(client),
+        target: serviceState(target.service),
+        client: serviceState(client.service),
         grant: pulumi.interpolate`${grant.id}/${grant.member}`,
       },
       { ...opts, hooks: { beforeCreate: [wait], beforeUpdate: [wait] } },

@@ -27,3 +27,19 @@ export function projectConfig(): Record<string, ConfigDeclaration> {
   const file = readFileSync(projectFile(), "utf8");
   return (parse(file) as { config: Record<string, ConfigDeclaration> }).config;
 }
+
+/**
+ * The default Pulumi.yaml gives `key`, one of the values `allowed`: how the local stack runs the
+ * services as a deployed stack with nothing set would, without writing the default again.
+ */
+export function projectDefault<Value extends string>(
+  key: string,
+  allowed: readonly Value[] = [],
+): Value {
+  const declaration = projectConfig()[key];
+  const value = String(typeof declaration === "string" ? declaration : declaration?.default);
+  if (allowed.length > 0 && !(allowed as readonly string[]).includes(value)) {
+    throw new Error(`Pulumi.yaml's default for ${key} is ${value}, not one of ${allowed.join(", ")}`);
+  }
+  return value as Value;
+}

@@ -4,25 +4,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Ingress } from "../services/wiring";
-
-export interface Chain {
-  client: { uri: pulumi.Input<string> };
-  target: { uri: pulumi.Input<string> };
-  clientAccount: { email: pulumi.Input<string> };
-  targetIngress: Ingress;
-}
+import type { Chain } from "./workingChain";
 
 /**
  * `curl` the client (200, naming the client's account as the target's caller) and the target
  * without a token. Internal ingress turns away callers outside the VPC (404) before IAM looks
  * at them; otherwise IAM refuses a call without a token (403).
  */
-export function curlCommands({
-  client,
-  target,
-  clientAccount,
-  targetIngress,
-}: Chain): pulumi.Output<string> {
+export function curlCommands(
+  { client, target, clientAccount }: Pick<Chain, "client" | "target" | "clientAccount">,
+  targetIngress: Ingress,
+): pulumi.Output<string> {
   const refusal =
     targetIngress === "internal"
       ? "404 Not Found: the target's ingress is internal, and this call comes from outside the VPC"

@@ -3,7 +3,7 @@
  * Google APIs' messages as googleapi formats them, with the prefix the provider puts before
  * them. Only propagation is retried, for a bounded time; everything else fails at once.
  */
-import { retryDecision } from "../../components/propagationRetry";
+import { retryDecision } from "../../deploy/propagationRetry";
 
 /** googleapi's rendering of a 403 from an API that is not (yet) enabled, as the provider returns it. */
 function apiDisabled(verb: string, title: string, service: string): string {

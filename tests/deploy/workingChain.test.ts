@@ -4,7 +4,7 @@
  * tested under the real engine in tests/engine; the mocked engine runs no hook, so the hook's
  * own function runs here directly, against the local stack.
  */
-import { WORKING_CHAIN_HOOK, workingChainHook } from "../../components/workingChain";
+import { WORKING_CHAIN_HOOK, workingChainHook } from "../../deploy/workingChain";
 import { type LocalStack, startLocalStack } from "../../local/stack";
 import { type StackRun, TYPES, runStack, startMockedEngine } from "../helpers/pulumiMocks";
 
@@ -132,7 +132,9 @@ describe("the hook's function, against the local stack", () => {
     )) as Error;
     expect(error.message).toContain("within 3s");
     expect(error.message).toContain("last seen: 502 target_forbidden (the target answered 403).");
-    expect(error.message).toContain("403 means the grant");
+    expect(error.message).toContain(
+      "Grant roles/run.invoker on the target to the client's service account",
+    );
     expect(error.message).toMatch(
       /\. To deploy without this check: pulumi config set waitForChain false$/,
     );

@@ -24,8 +24,8 @@ import {
   observe,
   parseDuration,
   waitForChain,
-} from "./components/chainWait";
-import { INGRESS, type Ingress } from "./services/wiring";
+} from "./chainWait";
+import { INGRESS, type Ingress } from "../services/wiring";
 
 const USAGE = `usage: npm run verify [-- --client <url> --target <url>] [--client-account <email>]
          [--target-ingress all|internal] [--other-token-command "<command>"]

@@ -37,13 +37,10 @@ const realClock: Clock = {
 export interface ChainWaitOptions {
   /** How long to wait in all before giving up. */
   timeoutMs: number;
-  /** Called with one line per change of what is seen, and at least every `reportEveryMs`. */
+  /** Called with one line per change of what is seen, and at least every 30 s. */
   report: (line: string) => void;
   /** The pause between two calls of the client. */
   intervalMs?: number;
-  reportEveryMs?: number;
-  /** The most one call of the client may take. */
-  requestTimeoutMs?: number;
   clock?: Clock;
 }
 
@@ -64,8 +61,9 @@ export class ChainNotReadyError extends Error {
 }
 
 const DEFAULT_INTERVAL_MS = 5_000;
-const DEFAULT_REPORT_EVERY_MS = 30_000;
-const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const REPORT_EVERY_MS = 30_000;
+/** The most one call of the client may take. */
+const REQUEST_TIMEOUT_MS = 15_000;
 
 const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
@@ -83,9 +81,17 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
 }
 
+/** `text` as a sentence: a capital first letter and a full stop (or its own stop) at the end. */
+export function asSentence(text: string): string {
+  const capitalized = `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
 /** The fields of the client's JSON answer this module reads; anything else is ignored. */
 interface ClientAnswer {
   error?: unknown;
+  /** The client's own reading of a refusal: what the target's 401 or 403 means. */
+  hint?: unknown;
   targetStatus?: unknown;
   target?: { body?: { caller?: { email?: unknown } } };
 }
@@ -107,8 +113,9 @@ export function callerNamed(body: string): string | undefined {
 
 /**
  * What an answer of the client means for the chain. The client turns the target's refusals
- * into 502s that carry the target's status, so the advice follows that status: 403 is the
- * grant, 401 the audience, 404 internal ingress reached from outside the VPC, 5xx the logs.
+ * into 502s that carry the target's status and a hint; the client knows what a 401 or 403 of
+ * the target means (the audience, the grant), so its hint is the advice. What only a deployer
+ * sees is said here: 404 is internal ingress reached from outside the VPC, 5xx the logs.
  */
 export function observe(
   status: number,
@@ -131,28 +138,24 @@ export function observe(
   const targetStatus = typeof answer.targetStatus === "number" ? answer.targetStatus : undefined;
   const seen = `${status}${code}${targetStatus === undefined ? "" : ` (the target answered ${targetStatus})`}`;
   const relevant = targetStatus ?? status;
+  const hint = typeof answer.hint === "string" ? answer.hint : undefined;
   const advice =
-    relevant === 403
-      ? `403 means the grant: roles/run.invoker on the target for serviceAccount:${account} is missing or has not reached every Cloud Run front end yet (IAM propagation takes up to a few minutes)`
-      : relevant === 401
-        ? "401 means the audience: the client's TARGET_AUDIENCE must be the target's URL or one of its custom audiences"
-        : relevant === 404 && targetStatus !== undefined
-          ? "404 from the target means its ingress refused the client: with targetIngress=internal the client must call it through clientVpcSubnet"
-          : relevant >= 500
-            ? "5xx means a service failed: read the client's and the target's logs (gcloud run services logs read <service> --region <region>)"
-            : "unexpected answer: check the client URL and the services' logs";
+    (targetStatus === 401 || targetStatus === 403) && hint !== undefined
+      ? hint
+      : targetStatus === 404
+        ? "404 from the target means its ingress refused the client: with targetIngress=internal the client must call it through clientVpcSubnet"
+        : relevant >= 500
+          ? "5xx means a service failed: read the client's and the target's logs (gcloud run services logs read <service> --region <region>)"
+          : "unexpected answer: check the client URL and the services' logs";
   return { ready: false, seen, advice };
 }
 
 /** One call of the client; a network failure is an observation too, never a crash. */
-export async function lookAtChain(
-  endpoints: ChainEndpoints,
-  requestTimeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS,
-): Promise<ChainObservation> {
+async function lookAtChain(endpoints: ChainEndpoints): Promise<ChainObservation> {
   try {
     const response = await fetch(endpoints.clientUrl, {
       redirect: "manual",
-      signal: AbortSignal.timeout(requestTimeoutMs),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     return observe(response.status, await response.text(), endpoints);
   } catch (error) {
@@ -179,7 +182,6 @@ export async function waitForChain(
 ): Promise<ChainReady> {
   const clock = options.clock ?? realClock;
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
-  const reportEveryMs = options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS;
   const started = clock.now();
   const elapsed = () => clock.now() - started;
   const bound = formatDuration(options.timeoutMs);
@@ -192,7 +194,7 @@ export async function waitForChain(
     attempts += 1;
     // Every call gets its full time, so the last one says as much as the first: the wait can
     // overrun its bound by at most one call.
-    const seen = await lookAtChain(endpoints, options.requestTimeoutMs);
+    const seen = await lookAtChain(endpoints);
     if (seen.ready) {
       options.report(`The chain works after ${formatDuration(elapsed())}: ${seen.seen}`);
       return { elapsedMs: elapsed(), attempts };
@@ -200,10 +202,10 @@ export async function waitForChain(
     if (elapsed() >= options.timeoutMs) {
       throw new ChainNotReadyError(
         seen,
-        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. ${seen.advice.charAt(0).toUpperCase()}${seen.advice.slice(1)}.`,
+        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. ${asSentence(seen.advice)}`,
       );
     }
-    if (lastReport?.seen !== seen.seen || clock.now() - lastReport.at >= reportEveryMs) {
+    if (lastReport?.seen !== seen.seen || clock.now() - lastReport.at >= REPORT_EVERY_MS) {
       options.report(`  ${formatDuration(elapsed())} of ${bound}: ${seen.seen}; ${seen.advice}`);
       lastReport = { seen: seen.seen, at: clock.now() };
     }

@@ -6,12 +6,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
-import { type LocalStack, type LocalStackOptions, startLocalStack } from "../local/stack";
-import { UsageError, parseFlags, verifyOptions } from "../verify";
-import { sharedLocalStack } from "./helpers/localStack";
-import { closedPortUrl } from "./helpers/servers";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
+import { UsageError, parseFlags, verifyOptions } from "../../deploy/verify";
+import { sharedLocalStack } from "../helpers/localStack";
+import { closedPortUrl } from "../helpers/servers";
 
-const VERIFY = join(__dirname, "..", "dist", "verify.js");
+const VERIFY = join(__dirname, "..", "..", "dist", "verify.js");
 const FOREIGN_TOKEN_CHECK = "target with another token";
 
 /**
@@ -220,7 +220,10 @@ describe("--wait", () => {
     });
     expect(says(stdout, `Waiting up to 2m00s for ${client.url}/ to answer 200 naming`)).toBe(true);
     expect(
-      says(stdout, "502 target_forbidden (the target answered 403); 403 means the grant"),
+      says(
+        stdout,
+        "502 target_forbidden (the target answered 403); Grant roles/run.invoker on the target to the client's service account",
+      ),
     ).toBe(true);
     expect(stdout).toMatch(/The chain works after \d+s: 200, caller /);
     expect(stdout).toContain("All 3 checks passed");
@@ -259,7 +262,7 @@ describe("--wait", () => {
     expect(
       says(
         stdout,
-        "(the target answered 403). 403 means the grant: roles/run.invoker on the target",
+        "(the target answered 403). Grant roles/run.invoker on the target to the client's service account",
       ),
     ).toBe(true);
     expect(row(stdout, "client GET /").result).toBe("fail");

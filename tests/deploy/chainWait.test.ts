@@ -9,7 +9,7 @@ import {
   observe,
   parseDuration,
   waitForChain,
-} from "../../components/chainWait";
+} from "../../deploy/chainWait";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
 import { TestServers, closedPortUrl } from "../helpers/servers";
 
@@ -51,7 +51,7 @@ describe("against the local stack", () => {
     expect(ready?.attempts).toBeGreaterThan(1);
     expect(lines[0]).toContain(`naming ${running.services.client.email}`);
     expect(lines.join("\n")).toContain(
-      "502 target_forbidden (the target answered 403); 403 means the grant",
+      "502 target_forbidden (the target answered 403); Grant roles/run.invoker on the target to the client's service account",
     );
     expect(lines.at(-1)).toMatch(
       new RegExp(`^The chain works after \\d+s: 200, caller ${running.services.client.email}$`),
@@ -66,7 +66,7 @@ describe("against the local stack", () => {
       `the client did not answer 200 naming ${running.services.client.email} within 4s`,
     );
     expect((error as Error).message).toContain(
-      `last seen: 502 target_forbidden (the target answered 403). 403 means the grant: roles/run.invoker on the target for serviceAccount:${running.services.client.email}`,
+      "last seen: 502 target_forbidden (the target answered 403). Grant roles/run.invoker on the target to the client's service account",
     );
     expect(wallMs).toBeGreaterThanOrEqual(4_000);
   });
@@ -77,7 +77,7 @@ describe("against the local stack", () => {
     });
     const { error } = await timedWait(endpointsOf(running), 2_000);
     expect((error as Error).message).toContain(
-      "last seen: 502 target_rejected_token (the target answered 401). 401 means the audience",
+      'last seen: 502 target_rejected_token (the target answered 401). The token\'s audience is "https://another-service.example"',
     );
   });
 
@@ -188,6 +188,22 @@ describe("reading the client's answer", () => {
     expect(
       observe(200, JSON.stringify({ target: { body: { caller: { email: 7 } } } }), account).ready,
     ).toBe(false);
+  });
+
+  test("a 401 or 403 the client relays from the target is explained by the client's own hint", () => {
+    const hint = "Grant roles/run.invoker on the target to the client's service account.";
+    for (const targetStatus of [401, 403]) {
+      const body = JSON.stringify({ error: "target_forbidden", hint, targetStatus });
+      expect(observe(502, body, account).advice).toBe(hint);
+    }
+  });
+
+  test("a hint without the target's 401 or 403, or one that is not a string, is not taken as advice", () => {
+    const hint = "Grant roles/run.invoker on the target to the client's service account.";
+    const withoutStatus = JSON.stringify({ error: "target_forbidden", hint });
+    const notText = JSON.stringify({ error: "target_forbidden", hint: 7, targetStatus: 403 });
+    expect(observe(403, withoutStatus, account).advice).toContain("unexpected answer");
+    expect(observe(502, notText, account).advice).toContain("unexpected answer");
   });
 
   test("a 404 the client relays from the target points at internal ingress", () => {

@@ -11,7 +11,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import * as pulumi from "@pulumi/pulumi";
 import { hookLog } from "./hookLog";
-import { STACK_APIS } from "./stackApis";
+import { STACK_APIS } from "../components/stackApis";
 
 /**
  * The APIs the program cannot enable itself: the Google provider reads the project through Cloud
