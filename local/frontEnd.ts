@@ -18,8 +18,9 @@
  * The accepted audiences are the front end's own URL (as Cloud Run accepts the service URL)
  * plus any custom audiences, compared exactly. Verification uses the same code as the target's
  * `verify` mode, and invokers are matched by exact e-mail.
- * Real Cloud Run does not say why it refused; the stand-in adds the reason in a header and its
- * log, because it exists to teach.
+ * Real Cloud Run does not say why it refused; the stand-in adds the reason to its answer, in a
+ * header and in the text, because it exists to teach: whoever sent the request (the banner's
+ * `curl -i` commands) reads why right there.
  */
 import http from "node:http";
 import type net from "node:net";
@@ -37,7 +38,6 @@ import {
   listen,
   type RunningServer,
 } from "../services/shared/lifecycle";
-import type { Logger } from "../services/shared/logger";
 import { asciiLowerCase, headerSafe } from "../services/shared/text";
 import type { Ingress } from "../services/wiring";
 import {
@@ -87,8 +87,6 @@ export interface FrontEndOptions {
    */
   fromVpc?: (socket: net.Socket) => boolean;
   port?: number;
-  host?: string;
-  logger?: Logger;
 }
 
 /** A roles/run.invoker grant as the front end sees it. */
@@ -188,11 +186,10 @@ function refuse(res: Response, status: 401 | 403 | 503, reason: string): void {
 }
 
 export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd> {
-  const { logger } = options;
   const upstream = new URL(options.upstream);
   const audiences: string[] = [];
   const verify = cachingVerifier({
-    keys: remoteKeySet({ url: options.jwksUrl, ...(logger && { logger }) }),
+    keys: remoteKeySet({ url: options.jwksUrl }),
     audiences,
     issuers: GOOGLE_ISSUERS,
     clockSkewSeconds: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
@@ -240,8 +237,7 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
         answer.pipe(res);
       },
     );
-    outgoing.on("error", (error) => {
-      logger?.warn({ reason: error.message }, "front end could not reach the service");
+    outgoing.on("error", () => {
       if (!res.headersSent) refuse(res, 503, "the service behind the front end is not answering");
       else res.destroy();
     });
@@ -280,7 +276,6 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
     const credential = bearerFromHeaders(req.headers);
     const deny = (status: 401 | 403 | 503, reason: string) => {
       stats.refused += 1;
-      logger?.info({ status, reason, path: req.path }, "front end refused a request");
       refuse(res, status, reason);
     };
     if (credential.kind === "missing") return deny(403, "no credential");
@@ -308,13 +303,12 @@ export async function startFrontEnd(options: FrontEndOptions): Promise<FrontEnd>
 
   // Anything unexpected gets a plain 500 without internals, whatever NODE_ENV says; Express's
   // own handler would answer with the stack trace.
-  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    logger?.error({ reason: error.message }, "front end failed on a request");
+  app.use((_error: Error, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) res.destroy();
     else res.status(500).type("text/plain").send("Error: Internal Server Error\n");
   });
 
-  const server = await listen(app, options.port ?? 0, options.host ?? "127.0.0.1");
+  const server = await listen(app, options.port ?? 0, "127.0.0.1");
   const url = `http://127.0.0.1:${server.port}`;
   let internal: FrontEnd["internal"];
   if (options.ingress === "internal") {

@@ -116,14 +116,39 @@ function rejection(answer: HttpAnswer, options: TargetCallerOptions): TargetCall
 }
 
 /**
+ * A signature base64-encoded, as it reads inside any longer encoded text. Where the encoding
+ * starts decides how its bytes fall into groups of three, so there is one form for each of the
+ * three ways, each cut to the characters that depend on the signature alone: those at either
+ * end mix in its neighbours' bits.
+ *
+ * One form serves both alphabets. A signature's characters (letters, digits, "-" and "_") never
+ * encode to "+" or "/", the only characters in which standard base64 and base64url differ, and
+ * padding lies outside the forms.
+ */
+function base64Forms(signature: string): string[] {
+  const bytes = Buffer.from(signature);
+  return [0, 1, 2].map((offset) => {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    return encoded.slice(offset === 0 ? 0 : 4, Math.floor((offset + bytes.length) / 3) * 4);
+  });
+}
+
+/**
  * Whether the answer carries one of the tokens sent. The signature is what makes a token
  * usable, so finding it anywhere in the answer counts, whatever surrounds it; a target that
  * echoes request headers would otherwise hand the client's identity to anyone who calls it.
+ * Echoed base64-encoded (a header dump, a debugging field), it is as usable, so that counts too.
+ * Percent- or JSON-escaping leaves a signature's characters as they are; other encodings are
+ * not looked for: this catches a careless echo, and a target set on leaking could encrypt.
  */
 function echoesToken(answer: HttpAnswer, tokens: readonly string[]): boolean {
   return tokens.some((token) => {
     const signature = token.slice(token.lastIndexOf(".") + 1);
-    return signature.length > 0 && answer.body.includes(signature);
+    // No signature, or one too short to fill a base64 form, leaves an empty form; every text
+    // includes "".
+    return [signature, ...base64Forms(signature)].some(
+      (form) => form.length > 0 && answer.body.includes(form),
+    );
   });
 }
 

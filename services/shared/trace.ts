@@ -23,9 +23,9 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /**
- * Random bytes for new ids come from a pool refilled a few kilobytes at a time. Asking the
- * system for 8 or 16 bytes per id cost about a tenth of the client's CPU under load (three ids
- * per request); ids need randomness, not a fresh draw each.
+ * Random bytes for new ids come from a pool refilled a few kilobytes at a time, not from a call
+ * into the system per id: every request makes new ids, on the hot path, and ids need
+ * randomness, not a fresh draw each.
  */
 const randomPool = Buffer.alloc(4096);
 let poolOffset = randomPool.length;

@@ -7,6 +7,7 @@ import { CLIENT_EMAIL, startMetadata, type TestMetadata } from "../helpers/metad
 import { emailNearMisses } from "../helpers/nearMisses";
 import { closedPortUrl, TestServers } from "../helpers/servers";
 import { fakeClockOnly } from "../helpers/clock";
+import { tokenParts } from "../helpers/tokens";
 
 const OUTSIDER = "outsider@demo-project.iam.gserviceaccount.com";
 
@@ -164,6 +165,17 @@ describe("the Cloud Run front-end stand-in", () => {
       authorization: `Bearer ${await token(CLIENT_EMAIL, frontEnd.url, old)}`,
     });
     expect(result).toMatchObject({ status: 401, forwarded: false, reason: "token has expired" });
+  });
+
+  it("says why it refused in its answer's text as well as in a header, never quoting the token", async () => {
+    const expired = await token(CLIENT_EMAIL, frontEnd.url, Math.floor(Date.now() / 1000) - 7200);
+    const response = await fetch(frontEnd.url, { headers: { authorization: `Bearer ${expired}` } });
+    const text = await response.text();
+    const reason = response.headers.get("x-local-front-end-reason");
+    expect(response.status).toBe(401);
+    expect(reason).toBe("token has expired");
+    expect(text).toContain("(local front end: token has expired)");
+    for (const part of tokenParts(expired)) expect(`${reason} ${text}`).not.toContain(part);
   });
 
   it("answers 401 to a token signed by a key it does not know", async () => {
@@ -387,6 +399,9 @@ describe("what the front-end stand-in lets through to the service", () => {
     ["its port on 0.0.0.0", () => `http://0.0.0.0:${new URL(frontEnd.url).port}`],
     ["its URL with two slashes", () => `${frontEnd.url}//`],
     ["its URL in upper case", () => frontEnd.url.toUpperCase()],
+    ["its address without a port", () => "http://127.0.0.1"],
+    ["its address without a port, with a trailing slash", () => "http://127.0.0.1/"],
+    ["localhost without a port", () => "http://localhost"],
   ])("answers 401 to a token whose audience is %s, which it does not serve", async (_what, aud) => {
     const result = await call({ authorization: `Bearer ${await token(CLIENT_EMAIL, aud())}` });
     expect(result).toMatchObject({ status: 401, forwarded: false });

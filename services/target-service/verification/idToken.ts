@@ -93,6 +93,10 @@ function asTokenError(error: unknown): unknown {
   if (error instanceof errors.JWKSNoMatchingKey) {
     return new TokenError("token is signed by an unknown key");
   }
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    // No `kid`, or one that several published keys share: jose does not guess which to try.
+    return new TokenError("token does not single out one of the signing keys");
+  }
   if (error instanceof errors.JOSEError) {
     // Malformed compact serialisation, a header that is not JSON, a `crit` parameter this
     // service does not understand: jose's message may quote the token, so it is not used.

@@ -55,6 +55,11 @@ function expectNoPartOf(tokens: string[], text: string): void {
   expect(text).not.toMatch(/Bearer/i);
 }
 
+/** The token a request carried: what follows "Bearer " in its Authorization. */
+function tokenOf(req: Request): string {
+  return (req.get("authorization") ?? "").replace(/^Bearer /, "");
+}
+
 /** Starts counting identity tokens from zero for one test. */
 function tokensIssuedDuring(): () => number {
   const before = metadata.stats.identityTokensIssued;
@@ -185,6 +190,36 @@ describe("the client after a 401 from the target", () => {
     expect(stub.hits()).toBe(2);
     expect(issued()).toBe(2);
   });
+
+  it.each([
+    ["the fresh token it retried with", 1],
+    ["the token that was rejected", 0],
+  ])(
+    "answers 502 target_echoed_token when the answer to its retry echoes %s",
+    async (_which, echoed) => {
+      // The first fetch gets a token issued a few seconds ago, so that the retry's token is
+      // another string: within the same second the stand-in would sign the very same one.
+      const older = await metadata.issuer.issue({
+        email: CLIENT_EMAIL,
+        audience: AUDIENCE,
+        format: "full",
+        issuedAt: Math.floor(Date.now() / 1000) - 5,
+      });
+      metadata.faults.answerIdentityRequests(1, older);
+      const seen: string[] = [];
+      const stub = await servers.stub((req, res) => {
+        seen.push(tokenOf(req));
+        if (seen.length === 1) res.status(401).json({});
+        else res.json({ echoed: seen[echoed] });
+      });
+      const { status, body } = await get(await startClient({ TARGET_URL: stub.url }));
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toBe(older);
+      expect(seen[1]).not.toBe(older);
+      expect(status).toBe(502);
+      expect(body.error).toBe("target_echoed_token");
+    },
+  );
 
   it("refetches once for many concurrent requests rejected with the same token", async () => {
     const rejected = new Set<string>();
@@ -432,6 +467,72 @@ describe("the client and a target that echoes request headers", () => {
     expect(response.status).toBe(502);
     expect((JSON.parse(text) as ClientAnswer).error).toBe("target_echoed_token");
     expectNoPartOf(sent, text);
+  });
+});
+
+describe("the client and a target that echoes a token base64-encoded", () => {
+  // Inside a longer encoded text a token can start at any of three byte offsets, and each
+  // offset encodes it differently: all three are tried, in either alphabet.
+  it.each(
+    [0, 1, 2].flatMap((offset) =>
+      (["base64", "base64url"] as const).map((encoding) => [offset, encoding] as const),
+    ),
+  )(
+    "answers 502 target_echoed_token for its token starting at byte %i of a %s-encoded text",
+    async (offset, encoding) => {
+      const stub = await servers.stub((req, res) => {
+        const echoed = `${"x".repeat(offset)}${tokenOf(req)}`;
+        res.json({ echoed: Buffer.from(echoed).toString(encoding) });
+      });
+      const { status, body } = await get(await startClient({ TARGET_URL: stub.url }));
+      expect(status).toBe(502);
+      expect(body.error).toBe("target_echoed_token");
+    },
+  );
+
+  it("answers 502 target_echoed_token for the request's headers as base64 in a text answer", async () => {
+    const stub = await servers.stub((req, res) => {
+      res.type("text/plain").send(Buffer.from(JSON.stringify(req.headers)).toString("base64"));
+    });
+    const { status, body } = await get(await startClient({ TARGET_URL: stub.url }));
+    expect(status).toBe(502);
+    expect(body.error).toBe("target_echoed_token");
+  });
+
+  /** The part of a token anyone may read: its header and claims, up to the signature. */
+  const unsigned = (token: string) => token.slice(0, token.lastIndexOf(".") + 1);
+  const base64 = (text: string) => Buffer.from(text).toString("base64");
+
+  it.each([
+    [
+      "base64 of a token it did not send",
+      async () =>
+        base64(
+          await metadata.issuer.issue({
+            email: CLIENT_EMAIL,
+            audience: "https://elsewhere.example",
+            format: "full",
+          }),
+        ),
+    ],
+    ["its token without the signature", async (token: string) => unsigned(token)],
+    ["base64 of its token without the signature", async (token: string) => base64(unsigned(token))],
+    [
+      "base64url of its token without the signature",
+      async (token: string) => Buffer.from(unsigned(token)).toString("base64url"),
+    ],
+  ])("relays an answer holding %s", async (_what, echo) => {
+    const echoed: string[] = [];
+    const stub = await servers.stub((req, res) => {
+      void echo(tokenOf(req)).then((text) => {
+        echoed.push(text);
+        res.json({ echoed: text });
+      });
+    });
+    const { status, body } = await get(await startClient({ TARGET_URL: stub.url }));
+    expect(status).toBe(200);
+    expect(echoed).toHaveLength(1);
+    expect(body.target.body).toEqual({ echoed: echoed[0] });
   });
 });
 

@@ -273,6 +273,51 @@ describe("the ID-token cache after failures", () => {
     t.answer("good");
   });
 
+  it("starts again from a 1 s wait after a good token: unusable, good, then unusable again", async () => {
+    const t = setup();
+    const unusable = async () => {
+      const attempt = t.cache.get();
+      await t.settle();
+      t.answerWith("garbage");
+      await expect(attempt).rejects.toMatchObject({ unusable: true });
+    };
+    await unusable();
+    t.advance(1_000);
+    t.cache.invalidate(await t.fetched("good"));
+    await unusable();
+    expect(t.fetches()).toBe(3);
+    // A wait of 1 s, not the 2 s that would follow two unusable answers in a row.
+    t.advance(1_000);
+    void t.cache.get().catch(() => undefined);
+    await t.settle();
+    expect(t.fetches()).toBe(4);
+    t.answer("recovered");
+  });
+
+  it("does not ask again during the backoff when a background refresh got an unusable answer", async () => {
+    const t = await withFirstToken();
+    // 56 minutes in: each request is served the current token and may start a refresh.
+    t.advance(56 * 60_000);
+    expect(await t.served()).toBe("first");
+    expect(t.fetches()).toBe(2);
+    t.answerWith("<html>not a token</html>");
+    await t.settle();
+    expect(t.backgroundFailures.map((error) => error.unusable)).toEqual([true]);
+    // Requests within the next second are served the current token without another fetch.
+    for (let i = 0; i < 5; i += 1) expect(await t.served()).toBe("first");
+    t.advance(999);
+    expect(await t.served()).toBe("first");
+    await t.settle();
+    expect(t.fetches()).toBe(2);
+    // Once the second has passed, the next request starts a refresh again.
+    t.advance(1);
+    expect(await t.served()).toBe("first");
+    expect(t.fetches()).toBe(3);
+    t.answer("second");
+    await t.settle();
+    expect(await t.served()).toBe("second");
+  });
+
   it("asks again at once after the metadata server could not be reached", async () => {
     const t = setup();
     const attempt = t.cache.get();

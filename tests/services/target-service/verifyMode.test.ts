@@ -348,6 +348,31 @@ describe("a target in verify mode whose key set cannot be loaded", () => {
   });
 });
 
+describe("a target in verify mode whose key set holds two keys", () => {
+  let twoKeys: RunningServer;
+  beforeAll(async () => {
+    const jwks = await servers.stub((_req, res) => res.json({ keys: [trusted.jwk, stranger.jwk] }));
+    twoKeys = await servers.serve(
+      app(
+        verifyingAuthenticator(
+          { audiences: [AUDIENCE], issuers: [ISSUER], jwksUrl: jwks.url, clockSkewSeconds: 30 },
+          [CLIENT],
+          logs.logger,
+        ),
+      ),
+    );
+  });
+
+  it("answers 401, not 503, to a token without a key id, while one naming its key is accepted", async () => {
+    await expectAccepted(await signed({}), twoKeys);
+    const withoutKid = await signToken(trusted, idTokenClaims(), { header: { kid: undefined } });
+    const { status, body } = await call(bearer(withoutKid), twoKeys);
+    expect(status).toBe(401);
+    expect(body.error).toBe("invalid_token");
+    expect(body.message).toBe("token does not single out one of the signing keys");
+  });
+});
+
 describe("a target in verify mode, at the documented limits", () => {
   it("accepts a token that lives 86 400 s, one day, and refuses one that lives 86 401 s", async () => {
     const now = nowSeconds();
