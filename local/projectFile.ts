@@ -39,7 +39,9 @@ export function projectDefault<Value extends string>(
   const declaration = projectConfig()[key];
   const value = String(typeof declaration === "string" ? declaration : declaration?.default);
   if (allowed.length > 0 && !(allowed as readonly string[]).includes(value)) {
-    throw new Error(`Pulumi.yaml's default for ${key} is ${value}, not one of ${allowed.join(", ")}`);
+    throw new Error(
+      `Pulumi.yaml's default for ${key} is ${value}, not one of ${allowed.join(", ")}`,
+    );
   }
   return value as Value;
 }

@@ -8,6 +8,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ClientTokenHeader } from "../wiring";
 import { AnswerError } from "../shared/answerError";
+import { TOKEN_HEADERS } from "../shared/bearer";
 import type { Logger } from "../shared/logger";
 import { childTraceparent, type TraceContext } from "../shared/trace";
 import { googleIdTokenFetcher } from "./googleIdTokens";
@@ -155,9 +156,8 @@ function echoesToken(answer: HttpAnswer, tokens: readonly string[]): boolean {
 /** The request headers that carry `idToken`: in `tokenHeader`, or in both headers. */
 export function tokenHeaders(tokenHeader: ClientTokenHeader, idToken: string): OutgoingHttpHeaders {
   const bearer = `Bearer ${idToken}`;
-  return tokenHeader === "both"
-    ? { "x-serverless-authorization": bearer, authorization: bearer }
-    : { [tokenHeader]: bearer };
+  const headers = tokenHeader === "both" ? TOKEN_HEADERS : [tokenHeader];
+  return Object.fromEntries(headers.map((header) => [header, bearer]));
 }
 
 /**

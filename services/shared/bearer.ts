@@ -5,17 +5,14 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 
-export type CredentialHeader = "x-serverless-authorization" | "authorization";
+/** The headers a bearer token may come in, the one that wins first. */
+export const TOKEN_HEADERS = ["x-serverless-authorization", "authorization"] as const;
+export type TokenHeader = (typeof TOKEN_HEADERS)[number];
 
 export type BearerCredential =
   | { kind: "missing" }
-  | { kind: "malformed"; header: CredentialHeader; reason: string }
-  | { kind: "token"; header: CredentialHeader; token: string };
-
-const CREDENTIAL_HEADERS: readonly CredentialHeader[] = [
-  "x-serverless-authorization",
-  "authorization",
-];
+  | { kind: "malformed"; header: TokenHeader; reason: string }
+  | { kind: "token"; header: TokenHeader; token: string };
 
 /**
  * HTTP's own whitespace (RFC 9110: space and tab) and nothing else. A no-break space or any
@@ -25,7 +22,7 @@ const CREDENTIAL_HEADERS: readonly CredentialHeader[] = [
 const HTTP_WHITESPACE = /[ \t]+/;
 const HTTP_WHITESPACE_AT_ENDS = /^[ \t]+|[ \t]+$/g;
 
-function parse(header: CredentialHeader, value: string): BearerCredential {
+function parse(header: TokenHeader, value: string): BearerCredential {
   const [scheme = "", ...rest] = value.split(HTTP_WHITESPACE);
   if (scheme.toLowerCase() !== "bearer") {
     return { kind: "malformed", header, reason: `${header} must use the Bearer scheme` };
@@ -46,7 +43,7 @@ function parse(header: CredentialHeader, value: string): BearerCredential {
  * silently select a different identity.
  */
 export function bearerFromHeaders(headers: IncomingHttpHeaders): BearerCredential {
-  for (const header of CREDENTIAL_HEADERS) {
+  for (const header of TOKEN_HEADERS) {
     const credential = bearerFromHeader(headers, header);
     if (credential.kind !== "missing") return credential;
   }
@@ -59,7 +56,7 @@ export function bearerFromHeaders(headers: IncomingHttpHeaders): BearerCredentia
  */
 export function bearerFromHeader(
   headers: IncomingHttpHeaders,
-  header: CredentialHeader,
+  header: TokenHeader,
 ): BearerCredential {
   const value = headers[header];
   if (typeof value !== "string") return { kind: "missing" };

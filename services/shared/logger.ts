@@ -4,6 +4,7 @@
  * of defence for anything that carries a credential by mistake.
  */
 import pino, { type Logger, type LoggerOptions } from "pino";
+import { TOKEN_HEADERS } from "./bearer";
 
 export type { Logger } from "pino";
 
@@ -21,10 +22,10 @@ const REDACTED_PATHS = [
   "token",
   "idToken",
   "authorization",
-  "headers.authorization",
-  'headers["x-serverless-authorization"]',
-  "req.headers.authorization",
-  'req.headers["x-serverless-authorization"]',
+  ...TOKEN_HEADERS.flatMap((header) => [
+    `headers[${JSON.stringify(header)}]`,
+    `req.headers[${JSON.stringify(header)}]`,
+  ]),
 ];
 
 /** The shape of every line a service named `service` logs, wherever the lines go. */
