@@ -176,7 +176,7 @@ async function lookAtChain(endpoints: ChainEndpoints): Promise<ChainObservation>
  * Calls the client until the chain works or `timeoutMs` has passed. Resolves with how long it
  * took; rejects with a ChainNotReadyError naming what was seen last and what to check.
  */
-export async function waitForChain(
+export async function callUntilChainWorks(
   endpoints: ChainEndpoints,
   options: ChainWaitOptions,
 ): Promise<ChainReady> {

@@ -23,7 +23,7 @@ import {
   formatDuration,
   observe,
   parseDuration,
-  waitForChain,
+  callUntilChainWorks,
 } from "./chainWait";
 import { INGRESS, type Ingress } from "../services/wiring";
 
@@ -375,7 +375,7 @@ async function waitIfAsked(options: VerifyOptions): Promise<boolean> {
     process.stdout.write(`${indent}${lines.join(`\n${indent}    `)}\n`);
   };
   try {
-    await waitForChain(
+    await callUntilChainWorks(
       { clientUrl: options.clientUrl, clientAccount: options.clientAccount },
       { timeoutMs: options.waitMs, report: print },
     );

@@ -21,7 +21,7 @@
 import type * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudRunService } from "../components/cloudRunService";
-import { asSentence, waitForChain } from "./chainWait";
+import { asSentence, callUntilChainWorks } from "./chainWait";
 import { hookLog } from "./hookLog";
 
 /** The name the engine knows the hook by. */
@@ -77,7 +77,7 @@ export function workingChainHook({
     }
     const log = hookLog(urn);
     try {
-      await waitForChain({ clientUrl, clientAccount }, { timeoutMs, report: log.info });
+      await callUntilChainWorks({ clientUrl, clientAccount }, { timeoutMs, report: log.info });
     } catch (error) {
       throw new Error(
         `${asSentence((error as Error).message)} To deploy without this check: pulumi config set waitForChain false`,

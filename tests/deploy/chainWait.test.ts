@@ -8,7 +8,7 @@ import {
   formatDuration,
   observe,
   parseDuration,
-  waitForChain,
+  callUntilChainWorks,
 } from "../../deploy/chainWait";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
 import { TestServers, closedPortUrl } from "../helpers/servers";
@@ -29,10 +29,10 @@ function endpointsOf({ services }: LocalStack) {
 }
 
 /** Runs the wait, collecting what it reports and how long it took by the wall clock. */
-async function timedWait(endpoints: Parameters<typeof waitForChain>[0], timeoutMs: number) {
+async function timedWait(endpoints: Parameters<typeof callUntilChainWorks>[0], timeoutMs: number) {
   const lines: string[] = [];
   const started = Date.now();
-  const outcome = await waitForChain(endpoints, {
+  const outcome = await callUntilChainWorks(endpoints, {
     timeoutMs,
     intervalMs: 500,
     report: (line) => lines.push(line),
@@ -115,7 +115,7 @@ describe("with a virtual clock", () => {
   test("calls every interval for the whole bound, reporting an unchanged answer every 30 s", async () => {
     const client = await servers.stub((_req, res) => res.status(502).json(forbidden));
     const lines: string[] = [];
-    const failure = waitForChain(
+    const failure = callUntilChainWorks(
       { clientUrl: client.url, clientAccount: account },
       {
         timeoutMs: 60_000,
@@ -143,7 +143,7 @@ describe("with a virtual clock", () => {
       else res.json({ target: { body: { caller: { email: account } } } });
     });
     const lines: string[] = [];
-    const ready = await waitForChain(
+    const ready = await callUntilChainWorks(
       { clientUrl: client.url, clientAccount: account },
       {
         timeoutMs: 60_000,

@@ -2,7 +2,7 @@
  * index.ts is the reference people read once and copy: it must stay short and say its subject
  * in order, one client, one target, one grant, without a general engine in between.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 
@@ -76,3 +76,33 @@ test("the program loads its own files only: none of the policy pack, the benchma
   const outside = files.filter((file) => /^(policy|bench|local|tests)\//.test(file));
   expect(outside).toEqual([]);
 });
+
+/** The paths the README's "Use it in your own stack" table tells a reader to copy. */
+function pathsToCopy(): string[] {
+  const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Use it in your own stack"));
+  const rows = section.slice(0, section.indexOf("\n## ")).split("\n");
+  return rows
+    .filter((row) => row.startsWith("| `"))
+    .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
+}
+
+test("every file the program loads is one the README tells a reader to copy, and each folder's file count is true", () => {
+  const copied = pathsToCopy();
+  const uncovered = programFiles().filter(
+    (file) =>
+      !copied.some((path) => file === path || (path.endsWith("/") && file.startsWith(path))),
+  );
+  expect(uncovered).toEqual([]);
+  const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+  for (const [, folder, count] of readme.matchAll(/\| `([a-z]+\/)` \(all (\w+) files\)/g)) {
+    const files = readdirSync(join(__dirname, "..", "..", folder!)).filter((f) =>
+      f.endsWith(".ts"),
+    );
+    expect(`${folder}: ${String(files.length)}`).toBe(
+      `${folder}: ${String(WORDS.indexOf(count!))}`,
+    );
+  }
+});
+
+const WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
