@@ -9,13 +9,13 @@
  * only known once the target exists), the local stack passes strings.
  */
 import { nodeFlags } from "./nodeCommand";
-import { TOKEN_HEADERS, type TokenHeader } from "./shared/bearer";
+import { TOKEN_HEADERS, type TokenHeader } from "./shared/tokenHeaders";
 
 /** Both services answer 200 here once they can serve; Cloud Run and the local stack probe it. */
 export const HEALTH_PATH = "/health";
 
 /** The one header the client carries its ID token in when the target does not verify it. */
-export { TOKEN_HEADERS, type TokenHeader } from "./shared/bearer";
+export { TOKEN_HEADERS, type TokenHeader } from "./shared/tokenHeaders";
 
 /**
  * Where the client puts its ID token: in one header, or in both, `X-Serverless-Authorization`

@@ -8,7 +8,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ClientTokenHeader } from "../wiring";
 import { AnswerError } from "../shared/answerError";
-import { TOKEN_HEADERS } from "../shared/bearer";
+import { TOKEN_HEADERS } from "../shared/tokenHeaders";
 import type { Logger } from "../shared/logger";
 import { childTraceparent, type TraceContext } from "../shared/trace";
 import { googleIdTokenFetcher } from "./googleIdTokens";

@@ -4,10 +4,7 @@
  * application's own use.
  */
 import type { IncomingHttpHeaders } from "node:http";
-
-/** The headers a bearer token may come in, the one that wins first. */
-export const TOKEN_HEADERS = ["x-serverless-authorization", "authorization"] as const;
-export type TokenHeader = (typeof TOKEN_HEADERS)[number];
+import { TOKEN_HEADERS, type TokenHeader } from "./tokenHeaders";
 
 export type BearerCredential =
   | { kind: "missing" }

@@ -4,7 +4,7 @@
  * of defence for anything that carries a credential by mistake.
  */
 import pino, { type Logger, type LoggerOptions } from "pino";
-import { TOKEN_HEADERS } from "./bearer";
+import { TOKEN_HEADERS } from "./tokenHeaders";
 
 export type { Logger } from "pino";
 
