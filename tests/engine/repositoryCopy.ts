@@ -9,6 +9,7 @@ const PROGRAM_FILES = [
   "index.ts",
   "config.ts",
   "components",
+  "deploy",
   "services",
   "policy",
   "Pulumi.yaml",
