@@ -160,6 +160,22 @@ describe("the client calling a real target", () => {
   });
 });
 
+/**
+ * Has the metadata stand-in answer the next token fetch with a token issued 5 s ago: within the
+ * same second the stand-in would sign the same claims into the very same token, and a test of
+ * a refetch needs two different ones.
+ */
+async function answerNextFetchWithAnOlderToken(): Promise<string> {
+  const older = await metadata.issuer.issue({
+    email: CLIENT_EMAIL,
+    audience: AUDIENCE,
+    format: "full",
+    issuedAt: Math.floor(Date.now() / 1000) - 5,
+  });
+  metadata.faults.answerIdentityRequests(1, older);
+  return older;
+}
+
 describe("the client after a 401 from the target", () => {
   it("refetches the token once and retries once, then succeeds", async () => {
     const tokensSeen: string[] = [];
@@ -197,15 +213,8 @@ describe("the client after a 401 from the target", () => {
   ])(
     "answers 502 target_echoed_token when the answer to its retry echoes %s",
     async (_which, echoed) => {
-      // The first fetch gets a token issued a few seconds ago, so that the retry's token is
-      // another string: within the same second the stand-in would sign the very same one.
-      const older = await metadata.issuer.issue({
-        email: CLIENT_EMAIL,
-        audience: AUDIENCE,
-        format: "full",
-        issuedAt: Math.floor(Date.now() / 1000) - 5,
-      });
-      metadata.faults.answerIdentityRequests(1, older);
+      // The first fetch gets a token of its own, so that the retry's token is another string.
+      const older = await answerNextFetchWithAnOlderToken();
       const seen: string[] = [];
       const stub = await servers.stub((req, res) => {
         seen.push(tokenOf(req));
@@ -233,15 +242,8 @@ describe("the client after a 401 from the target", () => {
     expect((await get(client)).status).toBe(200);
     const [cached] = seen;
     rejected.add(cached!);
-    // The refetch gets a token of its own: within the same second the stand-in would sign the
-    // same claims into the very same token.
-    const replacement = await metadata.issuer.issue({
-      email: CLIENT_EMAIL,
-      audience: AUDIENCE,
-      format: "full",
-      issuedAt: Math.floor(Date.now() / 1000) - 5,
-    });
-    metadata.faults.answerIdentityRequests(1, replacement);
+    // The refetch gets a token of its own.
+    const replacement = await answerNextFetchWithAnOlderToken();
     const issued = tokensIssuedDuring();
     seen.length = 0;
     const answers = await Promise.all(Array.from({ length: 20 }, () => get(client)));
