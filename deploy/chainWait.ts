@@ -81,10 +81,9 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
 }
 
-/** `text` as a sentence: a capital first letter and a full stop (or its own stop) at the end. */
-export function asSentence(text: string): string {
-  const capitalized = `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+/** `text` ended with a full stop, unless it ends with one of its own: another may follow. */
+export function withFullStop(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /** The fields of the client's JSON answer this module reads; anything else is ignored. */
@@ -202,7 +201,7 @@ export async function callUntilChainWorks(
     if (elapsed() >= options.timeoutMs) {
       throw new ChainNotReadyError(
         seen,
-        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. ${asSentence(seen.advice)}`,
+        `the client did not answer 200 naming ${endpoints.clientAccount} within ${bound} (${attempts} calls); last seen: ${seen.seen}. ${withFullStop(seen.advice.charAt(0).toUpperCase() + seen.advice.slice(1))}`,
       );
     }
     if (lastReport?.seen !== seen.seen || clock.now() - lastReport.at >= REPORT_EVERY_MS) {

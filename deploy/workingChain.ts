@@ -21,7 +21,7 @@
 import type * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudRunService } from "../components/cloudRunService";
-import { asSentence, callUntilChainWorks } from "./chainWait";
+import { withFullStop, callUntilChainWorks } from "./chainWait";
 import { hookLog } from "./hookLog";
 
 /** The name the engine knows the hook by. */
@@ -80,7 +80,7 @@ export function workingChainHook({
       await callUntilChainWorks({ clientUrl, clientAccount }, { timeoutMs, report: log.info });
     } catch (error) {
       throw new Error(
-        `${asSentence((error as Error).message)} To deploy without this check: pulumi config set waitForChain false`,
+        `${withFullStop((error as Error).message)} To deploy without this check: pulumi config set waitForChain false`,
         { cause: error },
       );
     }

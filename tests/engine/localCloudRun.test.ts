@@ -103,7 +103,7 @@ test(
     const run = await (
       await edited(
         "clientEnvironment({ ...envInputs,",
-        'clientEnvironment({ ...envInputs, audience: pulumi.output("https://s2s-target.example.com"),',
+        'clientEnvironment({ ...envInputs, audience: "https://s2s-target.example.com" as pulumi.Input<string>,',
       )
     ).up();
     expect(run.code).not.toBe(0);
