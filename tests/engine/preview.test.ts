@@ -3,6 +3,7 @@
  * a careless edit the pack refuses, and configuration errors that stop the program before any
  * resource is created.
  */
+import { allUsersOnTarget } from "./carelessEdits";
 import { EngineStack } from "./engineStack";
 
 const ENGINE_TEST_MS = 300_000;
@@ -30,20 +31,7 @@ test(
   "the pack refuses, at a first preview, a program that lets allUsers invoke the target",
   async () => {
     stack = await EngineStack.create();
-    await stack.edit("index.ts", (text) =>
-      text.replace(
-        "  return {\n    clientUrl",
-        `  new gcp.cloudrunv2.ServiceIamMember("target-public", {
-    project: target.service.project,
-    location: target.service.location,
-    name: target.service.name,
-    role: "roles/run.invoker",
-    member: "allUsers",
-  });
-
-  return {\n    clientUrl`,
-      ),
-    );
+    await stack.edit("index.ts", allUsersOnTarget);
     const run = await stack.preview("--policy-pack", "policy");
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("mandatory");

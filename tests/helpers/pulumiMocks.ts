@@ -171,6 +171,11 @@ export class MockedEngine {
     public readonly mode: EngineMode,
     /** The project (`gcp:project`) the provider creates everything in. */
     public readonly project: string,
+    /**
+     * The stack's config as the program receives it, by fully qualified key: Pulumi.yaml's
+     * defaults with the stack's own values on top, which is also what the CLI hands a policy pack.
+     */
+    public readonly config: Readonly<Record<string, string>>,
   ) {}
 
   /**
@@ -369,7 +374,7 @@ export function stackConfig(
 export async function startMockedEngine(options: EngineOptions = {}): Promise<MockedEngine> {
   const config = stackConfig(options.config ?? {});
   const mode = options.mode ?? "up";
-  const engine = new MockedEngine(mode, config["gcp:project"] ?? GCP_PROJECT);
+  const engine = new MockedEngine(mode, config["gcp:project"] ?? GCP_PROJECT, config);
   pulumi.runtime.setAllConfig(config);
 
   await pulumi.runtime.setMocks(

@@ -19,12 +19,13 @@ import {
   type AnalyzerInfo,
   AnalyzeStackRequest,
   AnalyzerResource,
+  AnalyzerStackConfigureRequest,
   AnalyzerResourceOptions,
   EnforcementLevel,
 } from "@pulumi/pulumi/proto/analyzer_pb";
 import { parse } from "yaml";
-import { POLICIES } from "../../policy/policies";
-import { urnOf } from "./policyArgs";
+import { loadedBy } from "../helpers/loadedFiles";
+import { policiesWith, urnOf } from "./policyArgs";
 
 // The gRPC and protobuf runtimes the SDK's generated clients are built on, loaded from the SDK
 // so that this test uses exactly the copies the CLI's plugins use.
@@ -107,6 +108,14 @@ test("the pack directory declares a Node.js policy pack, which the CLI runs thro
   expect(declaration.description).toEqual(expect.any(String));
 });
 
+test("the pack loads no file of the program but services/wiring.ts and what it needs, and no Google Cloud or Docker SDK", () => {
+  const { files, packages } = loadedBy("policy/index.ts");
+  const outside = files.filter((file) => !file.startsWith("policy/"));
+  expect(outside.sort()).toEqual(["services/nodeCommand.ts", "services/wiring.ts"]);
+  expect(packages.filter((name) => /^@pulumi\/(gcp|docker)/.test(name))).toEqual([]);
+  expect(packages).toContain("@pulumi/policy");
+});
+
 test("the running pack offers every policy, each mandatory but the advisory one on the target's own token check", async () => {
   const info = await call<AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
   expect(info.getName()).toBe("cloud-run-private-calls");
@@ -116,7 +125,7 @@ test("the running pack offers every policy, each mandatory but the advisory one 
       mandatory: policy.getEnforcementlevel() === EnforcementLevel.MANDATORY,
     })),
   ).toEqual(
-    POLICIES.map((policy) => ({
+    policiesWith(undefined).map((policy) => ({
       policy: policy.name,
       mandatory: policy.name !== "cloud-run-target-verifies-tokens",
     })),
@@ -285,4 +294,69 @@ test("on a first preview, a grant on a service account fails before anything exi
   expect(summary(response.getDiagnosticsList())).toEqual([
     { policy: "iam-only-on-cloud-run-services", mandatory: true },
   ]);
+});
+
+/** The policies that judge against the stack's configuration. */
+const CONFIGURED = [
+  "configured-target-keeps-invoker-check",
+  "public-principals-only-on-configured-client",
+  "configured-target-invoked-only-by-client",
+  "configured-services-run-as-own-accounts",
+  "ingress-as-configured",
+];
+
+/** The ConfigureStack call the Pulumi CLI makes once the pack has started. */
+function configureStack(
+  config: Record<string, string>,
+  secretKeys: string[] = [],
+): Promise<unknown> {
+  const request = new AnalyzerStackConfigureRequest()
+    .setProject("cloud-run-private-calls")
+    .setStack("dev")
+    .setConfigSecretKeysList(secretKeys);
+  for (const [key, value] of Object.entries(config)) request.getConfigMap().set(key, value);
+  return call((done) => client.configureStack(request, done));
+}
+
+/** The configured policies that say they do not apply to a resource. */
+function notApplicable(response: AnalyzeResponse): string[] {
+  return response
+    .getNotApplicableList()
+    .map((entry) => entry.getPolicyName())
+    .filter((policy) => CONFIGURED.includes(policy));
+}
+
+// Last in this file: it hands the pack a configuration, which the tests above run without.
+test("the configured policies judge by the configuration the CLI sends, secrets left out: with none, or with namePrefix secret, they do not apply to an allUsers grant on the target; with it, two refuse the grant", async () => {
+  const grant = analyzeRequest(
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+    "target-public",
+    {
+      name: "s2s-target",
+      role: "roles/run.invoker",
+      member: "allUsers",
+    },
+  );
+  const config = {
+    "cloud-run-private-calls:namePrefix": "s2s",
+    "cloud-run-private-calls:targetIngress": "all",
+    "gcp:project": "my-project",
+  };
+
+  const unconfigured = await callAnalyze(grant);
+  expect(unconfigured.getDiagnosticsList()).toEqual([]);
+  expect(notApplicable(unconfigured)).toEqual(CONFIGURED);
+
+  await configureStack(config, ["cloud-run-private-calls:namePrefix"]);
+  const prefixSecret = await callAnalyze(grant);
+  expect(prefixSecret.getDiagnosticsList()).toEqual([]);
+  expect(notApplicable(prefixSecret)).toEqual(CONFIGURED);
+
+  await configureStack(config);
+  const configured = await callAnalyze(grant);
+  expect(summary(configured.getDiagnosticsList())).toEqual([
+    { policy: "public-principals-only-on-configured-client", mandatory: true },
+    { policy: "configured-target-invoked-only-by-client", mandatory: true },
+  ]);
+  expect(notApplicable(configured)).toEqual([]);
 });

@@ -3,23 +3,22 @@
  * near misses that must not slip through.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import {
-  POLICIES,
-  cloudRunIamGrantsOnlyInvoker,
-  iamOnlyOnCloudRunServices,
-  ingressAllOrInternalOnly,
-  ingressFollowsTheCall,
-  noAuthoritativeCloudRunIam,
-  noGrantsToDefaultComputeAccount,
-  publicPrincipalsOnlyInvokePublicServices,
-  runtimeAccountServesOneService,
-  servicesRunAsDedicatedAccounts,
-  targetInvokedOnlyByItsCaller,
-  targetsKeepInvokerCheck,
-} from "../../policy/policies";
+import { cloudRunIamGrantsOnlyInvoker } from "../../policy/rules/cloudRunIamGrantsOnlyInvoker";
+import { iamOnlyOnCloudRunServices } from "../../policy/rules/iamOnlyOnCloudRunServices";
+import { ingressAllOrInternalOnly } from "../../policy/rules/ingressAllOrInternalOnly";
+import { ingressFollowsTheCall } from "../../policy/rules/ingressFollowsTheCall";
+import { noAuthoritativeCloudRunIam } from "../../policy/rules/noAuthoritativeCloudRunIam";
+import { noGrantsToDefaultComputeAccount } from "../../policy/rules/noGrantsToDefaultComputeAccount";
+import { publicPrincipalsOnlyInvokePublicServices } from "../../policy/rules/publicPrincipalsOnlyInvokePublicServices";
+import { runtimeAccountServesOneService } from "../../policy/rules/runtimeAccountServesOneService";
+import { servicesRunAsDedicatedAccounts } from "../../policy/rules/servicesRunAsDedicatedAccounts";
+import { targetInvokedOnlyByItsCaller } from "../../policy/rules/targetInvokedOnlyByItsCaller";
+import { targetsKeepInvokerCheck } from "../../policy/rules/targetsKeepInvokerCheck";
+import { stackIntent } from "../../policy/stackIntent";
 import { TYPES, UNKNOWN } from "../helpers/pulumiMocks";
 import {
   googleProvider,
+  policiesWith,
   stackResource,
   urnOf,
   violationsOfResource,
@@ -108,18 +107,26 @@ function violationSaying(text: string) {
   return expect.objectContaining({ message: expect.stringContaining(text) });
 }
 
+/** What the configuration of the shape above says: prefix s2s in my-project, ingress all. */
+const INTENT = stackIntent({
+  "cloud-run-private-calls:namePrefix": "s2s",
+  "cloud-run-private-calls:targetIngress": "all",
+  "gcp:project": "my-project",
+});
+
 test("every policy of the pack is mandatory, but the advisory one on the target's own token check, and named once", () => {
-  expect(POLICIES.map((policy) => policy.enforcementLevel)).toEqual(
-    POLICIES.map((policy) =>
+  const policies = policiesWith(INTENT);
+  expect(policies.map((policy) => policy.enforcementLevel)).toEqual(
+    policies.map((policy) =>
       policy.name === "cloud-run-target-verifies-tokens" ? "advisory" : "mandatory",
     ),
   );
-  expect(new Set(POLICIES.map((policy) => policy.name)).size).toBe(POLICIES.length);
+  expect(new Set(policies.map((policy) => policy.name)).size).toBe(policies.length);
 });
 
-test("the deployed shape passes every policy", async () => {
+test("the deployed shape passes every policy, given the configuration it was deployed with", async () => {
   const shape = resources(deployedShape());
-  for (const policy of POLICIES) {
+  for (const policy of policiesWith(INTENT)) {
     if ("validateStack" in policy) expect(await violationsOfStack(policy, shape)).toEqual([]);
     else {
       for (const resource of shape) {

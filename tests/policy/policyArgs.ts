@@ -5,9 +5,11 @@
  * Properties reach a policy as the pack's server hands them over: wrapped in @pulumi/policy's
  * own proxy, which throws UnknownValueError when a policy reads a value unknown during a
  * preview. The server turns that error into a "can't run during preview" advisory and skips
- * the policy; here it becomes an entry of its own, so a test sees every skipped policy.
+ * the policy; here it becomes an entry of its own, so a test sees every skipped policy. A policy
+ * that declares itself not applicable gets an entry of its own too.
  */
 import {
+  type Policies,
   type PolicyProviderResource,
   type PolicyResource,
   type PolicyResourceOptions,
@@ -17,7 +19,8 @@ import {
   UnknownValueError,
   unknownCheckingProxy as untypedUnknownCheckingProxy,
 } from "@pulumi/policy";
-import { POLICIES } from "../../policy/policies";
+import { packPolicies } from "../../policy/policies";
+import { type StackIntent, stackIntent } from "../../policy/stackIntent";
 import { type MockedEngine, REGION } from "../helpers/pulumiMocks";
 
 type Props = Record<string, unknown>;
@@ -38,8 +41,20 @@ const NO_OPTIONS: PolicyResourceOptions = {
   additionalSecretOutputs: [],
 };
 
+/** What the pack's server reports in place of a policy that read an unknown value. */
+export const SKIPPED = "can't run during preview";
+/** What a policy that declared itself not applicable to a resource reports here. */
+export const NOT_APPLICABLE = "not applicable";
+
+class NotApplicable extends Error {}
+
 function notApplicable(reason?: string): never {
-  throw new Error(`policy marked itself not applicable: ${reason ?? ""}`);
+  throw new NotApplicable(reason ?? "");
+}
+
+/** The pack's policies as the running pack builds them, with the stack's intent given. */
+export function policiesWith(intent: StackIntent | undefined): Policies {
+  return packPolicies(() => intent);
 }
 
 export function urnOf(type: string, name: string): string {
@@ -81,10 +96,10 @@ export function stackResource(
   };
 }
 
-/** What the pack's server reports in place of a policy that read an unknown value. */
-function skipped(error: unknown): string {
-  if (error instanceof UnknownValueError)
-    return `can't run during preview: ${(error as Error).message}`;
+/** What the pack's server reports in place of a policy that stopped without a verdict. */
+function stopped(error: unknown): string {
+  if (error instanceof UnknownValueError) return `${SKIPPED}: ${(error as Error).message}`;
+  if (error instanceof NotApplicable) return `${NOT_APPLICABLE}: ${error.message}`;
   throw error;
 }
 
@@ -115,7 +130,7 @@ export async function violationsOfResource(
     try {
       await validate(args, (message) => messages.push(message));
     } catch (error) {
-      messages.push(skipped(error));
+      messages.push(stopped(error));
     }
   }
   return messages;
@@ -138,7 +153,7 @@ export async function violationsOfStack(
       (message, urn) => violations.push(urn === undefined ? { message } : { message, urn }),
     );
   } catch (error) {
-    violations.push({ message: skipped(error) });
+    violations.push({ message: stopped(error) });
   }
   return violations;
 }
@@ -176,23 +191,48 @@ export function asPolicyResources(engine: MockedEngine): PolicyResource[] {
   return [...byUrn.values()];
 }
 
+/** One thing the pack reported on a program's resources. */
+export interface PackReport {
+  policy: string;
+  /**
+   * When the policy judged: a resource policy on each resource before it is created, a stack
+   * policy on the whole stack, which `pulumi up` runs only once everything exists.
+   */
+  moment: "before creation" | "whole stack";
+  message: string;
+}
+
+/** Whether a report refuses something, rather than saying a policy could not judge. */
+export function isRefusal(report: PackReport): boolean {
+  return !report.message.startsWith(SKIPPED) && !report.message.startsWith(NOT_APPLICABLE);
+}
+
 /**
- * Every violation the pack reports on what a program registered, as `pulumi up` or a first
+ * Everything the pack reports on what a program registered, as `pulumi up` or a first
  * `pulumi preview` with `--policy-pack policy` runs it (the engine's mode): resource policies on
- * each resource's inputs, stack policies on the linked outputs. Each entry starts with the
- * policy's name; a policy that could not run on an unknown value is an entry too.
+ * each resource's inputs, stack policies on the linked outputs. The pack is given the intent the
+ * program's own config states, as the CLI hands it that config; a test may give another, or none.
  */
-export async function packViolations(engine: MockedEngine): Promise<string[]> {
-  const { registrations } = engine;
+export async function packReports(
+  engine: MockedEngine,
+  { intent }: { intent: StackIntent | undefined } = { intent: stackIntent(engine.config) },
+): Promise<PackReport[]> {
   const resources = asPolicyResources(engine);
-  const reported: string[] = [];
-  for (const policy of POLICIES) {
+  const custom = engine.registrations.filter((registration) => registration.custom);
+  const reports: PackReport[] = [];
+  for (const policy of policiesWith(intent)) {
     if ("validateStack" in policy) {
       const violations = await violationsOfStack(policy, resources);
-      reported.push(...violations.map((violation) => `${policy.name}: ${violation.message}`));
+      reports.push(
+        ...violations.map(({ message }) => ({
+          policy: policy.name,
+          moment: "whole stack" as const,
+          message,
+        })),
+      );
       continue;
     }
-    for (const registration of registrations.filter((r) => r.custom)) {
+    for (const registration of custom) {
       const messages = await violationsOfResource(
         policy,
         registration.type,
@@ -200,8 +240,14 @@ export async function packViolations(engine: MockedEngine): Promise<string[]> {
         registration.name,
         providerOf(registration.type, engine),
       );
-      reported.push(...messages.map((message) => `${policy.name}: ${message}`));
+      reports.push(
+        ...messages.map((message) => ({
+          policy: policy.name,
+          moment: "before creation" as const,
+          message,
+        })),
+      );
     }
   }
-  return reported;
+  return reports;
 }

@@ -2,10 +2,11 @@
  * The stack and its policy pack agree: what the program creates, under each configuration that
  * changes access, passes every policy of the pack, both as `pulumi up` hands resources to the
  * pack and as a first `pulumi preview` does, with every computed output still unknown; and no
- * policy is skipped for want of a value.
+ * policy is skipped for want of a value. The pack is given the stack's configuration, as the
+ * Pulumi CLI gives it; without one, its configured policies say they do not apply.
  */
 import { MODES, runStack } from "../helpers/pulumiMocks";
-import { packViolations } from "./policyArgs";
+import { isRefusal, NOT_APPLICABLE, packReports } from "./policyArgs";
 
 const CONFIGURATIONS: [string, Record<string, string>][] = [
   ["the default configuration", {}],
@@ -34,20 +35,51 @@ describe.each(MODES)("under %s", (mode) => {
       expect(
         engine.registrations.filter((registration) => registration.custom).length,
       ).toBeGreaterThan(10);
-      expect(await packViolations(engine)).toEqual([]);
+      expect(await packReports(engine)).toEqual([]);
     },
   );
 });
 
 test.each(MODES)(
-  "under %s, a client sending all its egress through a subnet while the target takes all traffic is refused by ingress-follows-the-call alone",
+  "under %s, a client sending all its egress through a subnet while the target takes all traffic is refused on the target alone, before creation and over the whole stack",
   async (mode) => {
     const { engine } = await runStack({ clientVpcSubnet: "run-egress" }, undefined, mode);
-    const violations = await packViolations(engine);
-    expect(violations).toEqual([
-      expect.stringMatching(
-        /^ingress-follows-the-call: Cloud Run service "target-service" is called only through a VPC/,
-      ),
+    expect(await packReports(engine)).toEqual([
+      {
+        policy: "ingress-as-configured",
+        moment: "before creation",
+        message: expect.stringMatching(
+          /^Cloud Run service "target-service" is the stack's target s2s-target, whose ingress must be INGRESS_TRAFFIC_INTERNAL_ONLY because the client sends all its calls through clientVpcSubnet/,
+        ),
+      },
+      {
+        policy: "ingress-follows-the-call",
+        moment: "whole stack",
+        message: expect.stringMatching(
+          /^Cloud Run service "target-service" is called only through a VPC/,
+        ),
+      },
     ]);
+  },
+);
+
+test.each(MODES)(
+  "under %s, a pack given no configuration refuses nothing in the stack, and each configured policy says on every resource that it does not apply",
+  async (mode) => {
+    const { engine } = await runStack({}, undefined, mode);
+    const reports = await packReports(engine, { intent: undefined });
+    expect(reports.filter(isRefusal)).toEqual([]);
+    const customResources = engine.registrations.filter((registration) => registration.custom);
+    const configured = [
+      "configured-target-keeps-invoker-check",
+      "public-principals-only-on-configured-client",
+      "configured-target-invoked-only-by-client",
+      "configured-services-run-as-own-accounts",
+      "ingress-as-configured",
+    ];
+    expect(reports.map((report) => report.policy)).toEqual(
+      configured.flatMap((policy) => customResources.map(() => policy)),
+    );
+    expect(reports.every((report) => report.message.startsWith(NOT_APPLICABLE))).toBe(true);
   },
 );

@@ -3,7 +3,9 @@
  * both guards catch it, both as `pulumi up` runs the program and as a first `pulumi preview`
  * does (every computed output still unknown): the stack's own security-shape check (so `npm
  * test` fails) and the policy pack (so `pulumi preview --policy-pack policy` fails, with a
- * refusal rather than a policy skipped for want of a value).
+ * refusal rather than a policy skipped for want of a value). Under `pulumi up` the pack must
+ * refuse with a resource policy, which runs before the resource is created: a stack policy runs
+ * only once everything exists, and what it refuses then stays.
  *
  * Each edit is applied to a copy of the program (index.ts and components/), which then runs
  * under the mocked engine exactly as the original does; the copies live in a git-ignored
@@ -12,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { MODES, type StackRun, runStack } from "../helpers/pulumiMocks";
-import { packViolations } from "../policy/policyArgs";
+import { isRefusal, type PackReport, packReports } from "../policy/policyArgs";
 import { securityShapeViolations } from "./securityShape";
 
 const ROOT = join(__dirname, "..", "..");
@@ -27,8 +29,6 @@ const PROGRAM_FILES = [
 /** Where appended lines go: just before the program returns its outputs. */
 const RETURN = "\n  return {\n";
 const INTERNAL_TARGET = { targetIngress: "internal", clientVpcSubnet: "run-egress" };
-/** What the policy pack's server reports instead of running a policy that read an unknown. */
-const SKIPPED = "can't run during preview";
 
 interface CarelessEdit {
   /** What the edit does, as a reviewer would describe it. */
@@ -264,13 +264,28 @@ function writeCopy(edit: CarelessEdit): string {
 
 afterAll(() => rmSync(COPIES, { recursive: true, force: true }));
 
-/** What each guard says about one program run. */
+/** The policies that refused something at one moment. */
+function refusedBy(reports: PackReport[], moment: PackReport["moment"]): string[] {
+  return [
+    ...new Set(
+      reports
+        .filter((report) => isRefusal(report) && report.moment === moment)
+        .map((report) => report.policy),
+    ),
+  ];
+}
+
+/** What each guard says about one program run, the pack's refusals by when they happen. */
 async function verdicts(run: StackRun, config: Record<string, string>) {
-  const pack = await packViolations(run.engine);
+  const reports = await packReports(run.engine);
   return {
     shape: securityShapeViolations(run, config),
-    refusals: pack.filter((violation) => !violation.includes(SKIPPED)),
-    skipped: pack.filter((violation) => violation.includes(SKIPPED)),
+    beforeCreation: refusedBy(reports, "before creation"),
+    wholeStack: refusedBy(reports, "whole stack"),
+    // A policy skipped for want of a value, or one that found no configuration to judge by.
+    skipped: reports
+      .filter((report) => !isRefusal(report))
+      .map((report) => `${report.policy}: ${report.message}`),
   };
 }
 
@@ -282,7 +297,12 @@ describe.each(MODES)("under %s", (mode) => {
     "the unedited copy of the program passes both guards under %s, so each failure below is the edit's",
     async (_, config: Record<string, string>) => {
       const run = await runStack(config, writeCopy({ title: "no edit", append: "" }), mode);
-      expect(await verdicts(run, config)).toEqual({ shape: [], refusals: [], skipped: [] });
+      expect(await verdicts(run, config)).toEqual({
+        shape: [],
+        beforeCreation: [],
+        wholeStack: [],
+        skipped: [],
+      });
     },
   );
 });
@@ -300,14 +320,19 @@ describe.each(EDITS)("$title", (edit) => {
       expect(found.shape).not.toEqual([]);
     });
 
-    if (edit.packBlindBecause === undefined) {
-      test("is refused by the policy pack, with no policy skipped", () => {
-        expect(found.refusals).not.toEqual([]);
+    if (edit.packBlindBecause !== undefined) {
+      test(`passes the policy pack, whose policies cannot see it: ${edit.packBlindBecause}`, () => {
+        expect(found).toMatchObject({ beforeCreation: [], wholeStack: [], skipped: [] });
+      });
+    } else if (mode === "up") {
+      test("is refused by a resource policy, before the resource is created, with no policy skipped", () => {
+        expect(found.beforeCreation).not.toEqual([]);
         expect(found.skipped).toEqual([]);
       });
     } else {
-      test(`passes the policy pack, whose policies cannot see it: ${edit.packBlindBecause}`, () => {
-        expect(found).toMatchObject({ refusals: [], skipped: [] });
+      test("is refused by the policy pack, with no policy skipped", () => {
+        expect([...found.beforeCreation, ...found.wholeStack]).not.toEqual([]);
+        expect(found.skipped).toEqual([]);
       });
     }
   });

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { buildSync } from "esbuild";
+import { loadedBy } from "../helpers/loadedFiles";
 
 const SOURCE = readFileSync(join(__dirname, "..", "..", "index.ts"), "utf8");
 
@@ -55,22 +55,8 @@ test("index.ts builds no general engine: no deferred outputs, no loops, no sorti
   expect(code).not.toMatch(/deferredOutput|\bfor\s*\(|\bwhile\s*\(|\.sort\(|\.forEach\(/);
 });
 
-/** Every file of this repository that index.ts loads, directly or through other files. */
-function programFiles(): string[] {
-  const { metafile } = buildSync({
-    entryPoints: [join(__dirname, "..", "..", "index.ts")],
-    bundle: true,
-    write: false,
-    metafile: true,
-    platform: "node",
-    packages: "external",
-    logLevel: "error",
-  });
-  return Object.keys(metafile.inputs);
-}
-
 test("the program loads its own files only: none of the policy pack, the benchmark, the stand-ins or the tests", () => {
-  const files = programFiles();
+  const { files } = loadedBy("index.ts");
   expect(files).toContain("index.ts");
   expect(files).toContain("components/cloudRunService.ts");
   const outside = files.filter((file) => /^(policy|bench|local|tests)\//.test(file));

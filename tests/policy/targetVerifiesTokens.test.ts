@@ -1,4 +1,4 @@
-import { targetVerifiesTokens } from "../../policy/targetVerification";
+import { targetVerifiesTokens } from "../../policy/rules/targetVerifiesTokens";
 import { runStack, TYPES } from "../helpers/pulumiMocks";
 import { violationsOfResource } from "./policyArgs";
 

@@ -9,7 +9,7 @@ import type {
   ResourceValidationArgs,
   ResourceValidationPolicy,
 } from "@pulumi/policy";
-import { CLOUD_RUN_V2_SERVICE } from "./resourceTypes";
+import { CLOUD_RUN_V2_SERVICE } from "../vocabulary";
 
 interface Container {
   envs?: Array<{ name?: unknown; value?: unknown }>;
