@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { NODE_FLAGS } from "../../services/nodeCommand";
+import { serviceAccountEmail } from "../../services/wiring";
 import { cloud } from "./cloudState";
 import { deployLocally, removeLocally, runningLocally } from "./localCloudRunControl";
 import { imageBundle, type LocalServiceSpec, standInHome } from "./localCloudRunSpec";
@@ -134,8 +135,9 @@ const account = simpleResource(
   },
 );
 
+/** Google's e-mail for the account, domain-scoped projects included (tests/stack pins the rule). */
 function email(inputs: Properties, context: OperationContext): string {
-  return `${text(inputs, "accountId")}@${project(inputs, context)}.iam.gserviceaccount.com`;
+  return serviceAccountEmail(text(inputs, "accountId"), project(inputs, context));
 }
 
 interface StoredService {

@@ -75,7 +75,7 @@ function pathsToCopy(): string[] {
 
 test("every file the program loads is one the README tells a reader to copy, and each folder's file count is true", () => {
   const copied = pathsToCopy();
-  const uncovered = programFiles().filter(
+  const uncovered = loadedBy("index.ts").files.filter(
     (file) =>
       !copied.some((path) => file === path || (path.endsWith("/") && file.startsWith(path))),
   );

@@ -166,6 +166,14 @@ describe("outputs of the gcp stand-in", () => {
     );
   });
 
+  it("gives a service account of a domain-scoped project example.com:my-project the email <accountId>@my-project.example.com.iam.gserviceaccount.com", async () => {
+    const { outputs } = await resources[ACCOUNT].create(
+      { accountId: "client-caller", project: "example.com:my-project" },
+      context("client-caller"),
+    );
+    expect(outputs.email).toBe("client-caller@my-project.example.com.iam.gserviceaccount.com");
+  });
+
   it("gives a Docker repository the registryUri <location>-docker.pkg.dev/<project>/<repositoryId>", async () => {
     const { outputs } = await resources[REPOSITORY].create(
       { location: "europe-west1", repositoryId: "services", format: "DOCKER" },
