@@ -14,6 +14,9 @@ keepingStackConfiguration(
       description:
         "Keeps private Cloud Run services private: invoked only by their caller's dedicated account, no public principals or disabled invoker checks on them, ingress all or internal-only, and no IAM beyond invoker grants on Cloud Run services. Judges a first preview as strictly as an update, and with the stack's configuration judges the target and the client before either is created.",
       enforcementLevel: "mandatory",
-      policies: packPolicies(() => stackIntent(receivedStackConfiguration())),
+      policies: packPolicies(() => {
+        const received = receivedStackConfiguration();
+        return received && stackIntent(received.config, received.project);
+      }),
     }),
 );

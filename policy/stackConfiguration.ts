@@ -27,10 +27,16 @@ type ConfigureStack = Grpc.handleUnaryCall<
   AnalyzerStackConfigureResponse
 >;
 
-let received: StackConfiguration | undefined;
+/** The configuration, and the project whose keys are `<project>:<key>` in it. */
+export interface ReceivedConfiguration {
+  project: string;
+  config: StackConfiguration;
+}
+
+let received: ReceivedConfiguration | undefined;
 
 /** What the CLI sent; undefined until it has, and from a CLI that sends no configuration. */
-export function receivedStackConfiguration(): StackConfiguration | undefined {
+export function receivedStackConfiguration(): ReceivedConfiguration | undefined {
   return received;
 }
 
@@ -46,7 +52,7 @@ function configurationOf(request: AnalyzerStackConfigureRequest): StackConfigura
 
 function keeping(configureStack: ConfigureStack): ConfigureStack {
   return (call, callback) => {
-    received = configurationOf(call.request);
+    received = { project: call.request.getProject(), config: configurationOf(call.request) };
     configureStack(call, callback);
   };
 }

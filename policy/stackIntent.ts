@@ -13,9 +13,6 @@ import { INGRESS, type Ingress, serviceAccounts, serviceNames } from "../service
 /** The stack's configuration by fully qualified key (`gcp:project`, `<project>:namePrefix`). */
 export type StackConfiguration = Readonly<Record<string, string>>;
 
-/** The Pulumi project this pack guards: its own keys are `cloud-run-private-calls:<key>`. */
-const PROJECT = "cloud-run-private-calls";
-
 export interface ConfiguredService {
   /** The Cloud Run service's name. */
   name: string;
@@ -33,15 +30,19 @@ export interface StackIntent {
 }
 
 /**
- * What `config` says, read as the program reads it; undefined when it is not this project's
- * configuration or lacks what the pack needs (`namePrefix`, `gcp:project`, a valid
- * `targetIngress`), so that the pack never judges against a guess.
+ * What `config` says, read as the program reads it, its own keys named `<pulumiProject>:<key>`
+ * (whatever a copy of the program renames its Pulumi project to); undefined when it lacks what
+ * the pack needs (`namePrefix`, `gcp:project`, a valid `targetIngress`), so that the pack never
+ * judges against a guess.
  */
-export function stackIntent(config: StackConfiguration | undefined): StackIntent | undefined {
-  if (config === undefined) return undefined;
-  const prefix = config[`${PROJECT}:namePrefix`];
+export function stackIntent(
+  config: StackConfiguration,
+  pulumiProject: string,
+): StackIntent | undefined {
+  const key = (name: string) => config[`${pulumiProject}:${name}`];
+  const prefix = key("namePrefix");
   const project = config["gcp:project"];
-  const targetIngress = INGRESS.find((value) => value === config[`${PROJECT}:targetIngress`]);
+  const targetIngress = INGRESS.find((value) => value === key("targetIngress"));
   if (!prefix || !project?.trim() || targetIngress === undefined) return undefined;
   const names = serviceNames(prefix);
   const accounts = serviceAccounts(prefix, project);
@@ -50,6 +51,6 @@ export function stackIntent(config: StackConfiguration | undefined): StackIntent
     client: { name: names.client, account: accounts.client.email },
     targetIngress,
     // Pulumi.yaml spells "no subnet" as an empty default, which config.ts trims away too.
-    clientEgressThroughVpc: (config[`${PROJECT}:clientVpcSubnet`] ?? "").trim() !== "",
+    clientEgressThroughVpc: (key("clientVpcSubnet") ?? "").trim() !== "",
   };
 }

@@ -13,7 +13,7 @@ import { configuredTargetKeepsInvokerCheck } from "../../policy/rules/configured
 import { ingressAsConfigured } from "../../policy/rules/ingressAsConfigured";
 import { publicPrincipalsOnlyOnConfiguredClient } from "../../policy/rules/publicPrincipalsOnlyOnConfiguredClient";
 import { type StackIntent, stackIntent } from "../../policy/stackIntent";
-import { TYPES, UNKNOWN } from "../helpers/pulumiMocks";
+import { PULUMI_PROJECT, TYPES, UNKNOWN } from "../helpers/pulumiMocks";
 import { NOT_APPLICABLE, violationsOfResource } from "./policyArgs";
 
 const { runService: V2_SERVICE, runServiceMember: V2_MEMBER } = TYPES;
@@ -26,13 +26,16 @@ const CLIENT = `serviceAccount:${CLIENT_EMAIL}`;
 
 /** The intent of a stack with prefix s2s in my-project, and `extra` config on top. */
 function intentWith(extra: Record<string, string> = {}): StackIntent {
-  const intent = stackIntent({
-    "cloud-run-private-calls:namePrefix": "s2s",
-    "cloud-run-private-calls:targetIngress": "all",
-    "cloud-run-private-calls:clientVpcSubnet": "",
-    "gcp:project": "my-project",
-    ...extra,
-  });
+  const intent = stackIntent(
+    {
+      "cloud-run-private-calls:namePrefix": "s2s",
+      "cloud-run-private-calls:targetIngress": "all",
+      "cloud-run-private-calls:clientVpcSubnet": "",
+      "gcp:project": "my-project",
+      ...extra,
+    },
+    PULUMI_PROJECT,
+  );
   if (intent === undefined) throw new Error("the test's configuration states no intent");
   return intent;
 }

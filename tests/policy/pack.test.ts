@@ -111,7 +111,11 @@ test("the pack directory declares a Node.js policy pack, which the CLI runs thro
 test("the pack loads no file of the program but services/wiring.ts and what it needs, and no Google Cloud or Docker SDK", () => {
   const { files, packages } = loadedBy("policy/index.ts");
   const outside = files.filter((file) => !file.startsWith("policy/"));
-  expect(outside.sort()).toEqual(["services/nodeCommand.ts", "services/wiring.ts"]);
+  expect(outside.sort()).toEqual([
+    "services/nodeCommand.ts",
+    "services/shared/tokenHeaders.ts",
+    "services/wiring.ts",
+  ]);
   expect(packages.filter((name) => /^@pulumi\/(gcp|docker)/.test(name))).toEqual([]);
   expect(packages).toContain("@pulumi/policy");
 });
@@ -309,9 +313,10 @@ const CONFIGURED = [
 function configureStack(
   config: Record<string, string>,
   secretKeys: string[] = [],
+  project = "cloud-run-private-calls",
 ): Promise<unknown> {
   const request = new AnalyzerStackConfigureRequest()
-    .setProject("cloud-run-private-calls")
+    .setProject(project)
     .setStack("dev")
     .setConfigSecretKeysList(secretKeys);
   for (const [key, value] of Object.entries(config)) request.getConfigMap().set(key, value);
@@ -327,7 +332,7 @@ function notApplicable(response: AnalyzeResponse): string[] {
 }
 
 // Last in this file: it hands the pack a configuration, which the tests above run without.
-test("the configured policies judge by the configuration the CLI sends, secrets left out: with none, or with namePrefix secret, they do not apply to an allUsers grant on the target; with it, two refuse the grant", async () => {
+test("the configured policies judge by the configuration the CLI sends, secrets left out: with none, or with namePrefix secret, they do not apply to an allUsers grant on the target; with it, under this project's name or a copy's, two refuse the grant", async () => {
   const grant = analyzeRequest(
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
     "target-public",
@@ -359,4 +364,15 @@ test("the configured policies judge by the configuration the CLI sends, secrets 
     { policy: "configured-target-invoked-only-by-client", mandatory: true },
   ]);
   expect(notApplicable(configured)).toEqual([]);
+
+  // A copy of the program whose Pulumi project has another name: its keys carry that name.
+  const renamed = Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [
+      key.replace(/^cloud-run-private-calls:/, "my-copy:"),
+      value,
+    ]),
+  );
+  await configureStack(renamed, [], "my-copy");
+  const copied = await callAnalyze(grant);
+  expect(summary(copied.getDiagnosticsList())).toEqual(summary(configured.getDiagnosticsList()));
 });

@@ -15,7 +15,7 @@ import { servicesRunAsDedicatedAccounts } from "../../policy/rules/servicesRunAs
 import { targetInvokedOnlyByItsCaller } from "../../policy/rules/targetInvokedOnlyByItsCaller";
 import { targetsKeepInvokerCheck } from "../../policy/rules/targetsKeepInvokerCheck";
 import { stackIntent } from "../../policy/stackIntent";
-import { TYPES, UNKNOWN } from "../helpers/pulumiMocks";
+import { PULUMI_PROJECT, TYPES, UNKNOWN } from "../helpers/pulumiMocks";
 import {
   googleProvider,
   policiesWith,
@@ -108,11 +108,14 @@ function violationSaying(text: string) {
 }
 
 /** What the configuration of the shape above says: prefix s2s in my-project, ingress all. */
-const INTENT = stackIntent({
-  "cloud-run-private-calls:namePrefix": "s2s",
-  "cloud-run-private-calls:targetIngress": "all",
-  "gcp:project": "my-project",
-});
+const INTENT = stackIntent(
+  {
+    "cloud-run-private-calls:namePrefix": "s2s",
+    "cloud-run-private-calls:targetIngress": "all",
+    "gcp:project": "my-project",
+  },
+  PULUMI_PROJECT,
+);
 
 test("every policy of the pack is mandatory, but the advisory one on the target's own token check, and named once", () => {
   const policies = policiesWith(INTENT);

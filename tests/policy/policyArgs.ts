@@ -21,7 +21,7 @@ import {
 } from "@pulumi/policy";
 import { packPolicies } from "../../policy/policies";
 import { type StackIntent, stackIntent } from "../../policy/stackIntent";
-import { type MockedEngine, REGION } from "../helpers/pulumiMocks";
+import { type MockedEngine, PULUMI_PROJECT, REGION } from "../helpers/pulumiMocks";
 
 type Props = Record<string, unknown>;
 
@@ -215,7 +215,9 @@ export function isRefusal(report: PackReport): boolean {
  */
 export async function packReports(
   engine: MockedEngine,
-  { intent }: { intent: StackIntent | undefined } = { intent: stackIntent(engine.config) },
+  { intent }: { intent: StackIntent | undefined } = {
+    intent: stackIntent(engine.config, PULUMI_PROJECT),
+  },
 ): Promise<PackReport[]> {
   const resources = asPolicyResources(engine);
   const custom = engine.registrations.filter((registration) => registration.custom);
