@@ -19,7 +19,7 @@ export type IntentSource = () => StackIntent | undefined;
 
 /** What a configured policy reports when the pack was given no configuration it can read. */
 export const WITHOUT_CONFIGURATION =
-  "the pack was given no configuration of a cloud-run-private-calls stack it can read (namePrefix, gcp:project and a valid targetIngress, none of them secret), so it cannot tell which service is meant as what; the stack policies judge the stack instead";
+  "the pack was given no configuration of this program's stack it can read (namePrefix, gcp:project and a valid targetIngress, none of them secret), so it cannot tell which service is meant as what; the stack policies judge the stack instead";
 
 /** A mandatory policy judging one resource before it is created. */
 export function resourcePolicy(
