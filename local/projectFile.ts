@@ -24,9 +24,13 @@ function projectFile(): string {
 
 /** Pulumi.yaml's `config` section, as the project declares it. */
 export function projectConfig(): Record<string, ConfigDeclaration> {
-  const file = readFileSync(projectFile(), "utf8");
-  return (parse(file) as { config: Record<string, ConfigDeclaration> }).config;
+  // Read once per process: every local stack start asks it for several defaults.
+  declared ??= (parse(readFileSync(projectFile(), "utf8")) as { config: Declarations }).config;
+  return declared;
 }
+
+type Declarations = Record<string, ConfigDeclaration>;
+let declared: Declarations | undefined;
 
 /**
  * The default Pulumi.yaml gives `key`, one of the values `allowed`: how the local stack runs the
