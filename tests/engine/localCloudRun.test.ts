@@ -4,6 +4,7 @@
  * the reason it would fail on Google Cloud. Each edit is made in the test's scratch copy.
  */
 import { isRunning } from "../../local/launcher";
+import { replaced } from "./carelessEdits";
 import { EngineStack } from "./engineStack";
 
 const ENGINE_TEST_MS = 300_000;
@@ -21,10 +22,7 @@ async function edited(
   config: Record<string, string> = {},
 ): Promise<EngineStack> {
   stack = await EngineStack.create({ config: { waitForChainMinutes: "1", ...config } });
-  await stack.edit("index.ts", (text) => {
-    if (!text.includes(from)) throw new Error(`index.ts no longer holds ${JSON.stringify(from)}`);
-    return text.replace(from, to);
-  });
+  await stack.edit("index.ts", (text) => replaced(text, from, to));
   return stack;
 }
 
