@@ -43,10 +43,80 @@ export const BUNDLES = {
 const jsonAsParse = {
   name: "json-as-parse",
   setup(bundler) {
-    bundler.onLoad({ filter: /\.json$/ }, async ({ path: file }) => {
+    bundler.onLoad({ filter: /\.json$/, namespace: "file" }, async ({ path: file }) => {
       const data = JSON.stringify(JSON.parse(await readFile(file, "utf8")));
       return { contents: `module.exports = JSON.parse(${JSON.stringify(data)});`, loader: "js" };
     });
+  },
+};
+
+// What the services' bundles leave out or replace: code the services never run, which would
+// otherwise cost every start its loading (Node.js's own modules among it) and every process the
+// memory its source takes (docs/benchmarks.md has the figures). Each stand-in throws when it is
+// used, so a change that comes to need the real thing fails at once, saying why.
+const SERVICES = ["target", "client"];
+const leftOut = (what) =>
+  `throw new Error(${JSON.stringify(`${what} is left out of this bundle (build.mjs)`)});`;
+const LEFT_OUT = [
+  {
+    // Loaded by Express's body parsers to decode a body in a Japanese, Chinese or Korean
+    // charset. The services read no request body; a body parser would answer 415 for those.
+    filter: /^\.\/tables\/.*\.json$/,
+    importer: /[\\/]iconv-lite[\\/]encodings[\\/]/,
+    contents: leftOut("iconv-lite's double-byte tables"),
+  },
+  {
+    // Loaded by gaxios (under google-auth-library) for its requests unless it is given a fetch:
+    // the client gives it Node.js's own (services/client-service/googleIdTokens.ts).
+    filter: /^node-fetch$/,
+    importer: /[\\/]gaxios[\\/]/,
+    contents: leftOut("node-fetch"),
+  },
+  {
+    // Express and its parts log their inner workings through `debug` when DEBUG names them;
+    // loading it loads Node.js's tty module to decide on colours, a good part of Express's own
+    // start. Nothing sets DEBUG in Cloud Run: the services' Express says nothing either way.
+    filter: /^debug$/,
+    importer: /./,
+    contents:
+      "module.exports = () => Object.assign(() => {}, { enabled: false, extend() { return this; } });",
+  },
+  {
+    // pino's transports (logging from a worker thread) and its check for the main thread, which
+    // only matters to those and to asynchronous destinations: the services log synchronously
+    // on the main thread. Without them pino does not load Node.js's worker_threads at start.
+    filter: /^thread-stream$/,
+    importer: /[\\/]pino[\\/]/,
+    contents: `module.exports = class ThreadStream { constructor() { ${leftOut("pino's transports")} } };`,
+  },
+  {
+    filter: /^(node:)?worker_threads$/,
+    importer: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    contents: "module.exports = { isMainThread: true };",
+  },
+];
+const leaveOut = {
+  name: "leave-out",
+  setup(bundler) {
+    for (const [index, { filter, importer }] of LEFT_OUT.entries()) {
+      bundler.onResolve({ filter }, (args) =>
+        importer.test(args.importer)
+          ? { path: args.path, namespace: "left-out", pluginData: index }
+          : undefined,
+      );
+    }
+    bundler.onLoad({ filter: /.*/, namespace: "left-out" }, ({ pluginData }) => ({
+      contents: LEFT_OUT[pluginData].contents,
+      loader: "js",
+    }));
+    // gaxios ships a CommonJS and an ES module build. google-auth-library and gcp-metadata
+    // require the first; the client's import() of gaxios must reach the same copy, whose shared
+    // instance the metadata client sends its requests through.
+    bundler.onResolve({ filter: /^gaxios$/ }, ({ path: request, kind, resolveDir }) =>
+      kind === "dynamic-import"
+        ? bundler.resolve(request, { kind: "require-call", resolveDir })
+        : undefined,
+    );
   },
 };
 
@@ -75,8 +145,7 @@ const nodeCheck =
   `process.version + ".\\nRun it through npm (npm start, npm run ...), which uses the ` +
   `project's own Node.js,\\nor start it with node_modules/.bin/node.");`;
 
-const { outputFiles } = await build({
-  entryPoints,
+const options = {
   bundle: true,
   platform: "node",
   target: "node24",
@@ -91,7 +160,24 @@ const { outputFiles } = await build({
   write: false,
   plugins: [jsonAsParse],
   banner: { js: nodeCheck },
-});
+};
+// The services in a build of their own, as what they leave out is left out of every bundle of a
+// build: the benchmark's google-auth-library pattern, for one, needs node-fetch.
+const groups = [
+  Object.entries(entryPoints).filter(([name]) => SERVICES.includes(name)),
+  Object.entries(entryPoints).filter(([name]) => !SERVICES.includes(name)),
+].filter((group) => group.length > 0);
+const outputFiles = (
+  await Promise.all(
+    groups.map((group) =>
+      build({
+        ...options,
+        entryPoints: Object.fromEntries(group),
+        plugins: SERVICES.includes(group[0][0]) ? [jsonAsParse, leaveOut] : [jsonAsParse],
+      }),
+    ),
+  )
+).flatMap((result) => result.outputFiles);
 
 /**
  * The bundle as pure ASCII. esbuild escapes every non-ASCII character in code, but not in the

@@ -286,15 +286,25 @@ export interface MemoryVariant {
   name: string;
   /** The Node.js flags both services ran with. */
   nodeFlags: readonly string[];
+  /** The instance memory whose command line these flags are, if they are the services' own. */
+  memory?: string;
 }
 
 export interface MemoryResult extends LatencySummary {
   variant: string;
   nodeFlags: readonly string[];
+  /** Set on the rows of the services' own command line: the memory setting it was made for. */
+  memory?: string;
   concurrency: number;
   seconds: number;
   /** Resident MiB once started, before any load (VmRSS). */
   idleMiB: { client: number; target: number };
+  /**
+   * Resident MiB once the first call through the chain has been answered and has settled: the
+   * client has loaded google-auth-library and fetched its token, the target has built its key
+   * set and fetched the keys, both with Node.js's fetch client (undici), which start-up leaves out.
+   */
+  afterFirstCallMiB: { client: number; target: number };
   /** The most each process held, start to end of the load (VmHWM). */
   peakMiB: { client: number; target: number };
   cpuMicrosecondsPerRequest: { client: number; target: number };
@@ -324,11 +334,19 @@ export async function memoryUnderLoad(
         client: stack.services.client.process.pid!,
         target: stack.services.target.process.pid!,
       };
-      const idleMiB = { client: residentMiB(pids.client), target: residentMiB(pids.target) };
+      const resident = () => ({
+        client: round(residentMiB(pids.client)),
+        target: round(residentMiB(pids.target)),
+      });
+      const idleMiB = resident();
+      await measureLoad(stack, { concurrency: 1, requests: 1 });
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const afterFirstCallMiB = resident();
       const measured = await measureLoad(stack, { concurrency, durationMs: seconds * 1000 });
       results.push({
         variant: variant.name,
         nodeFlags: variant.nodeFlags,
+        ...(variant.memory !== undefined && { memory: variant.memory }),
         concurrency,
         seconds,
         ...summarise(
@@ -336,7 +354,8 @@ export async function memoryUnderLoad(
           measured.result.latenciesMs,
           failuresOf(measured.result),
         ),
-        idleMiB: { client: round(idleMiB.client), target: round(idleMiB.target) },
+        idleMiB,
+        afterFirstCallMiB,
         peakMiB: {
           client: round(peakResidentMiB(pids.client)),
           target: round(peakResidentMiB(pids.target)),

@@ -1,6 +1,6 @@
 /**
  * Cold start as Cloud Run sees it: from spawning the process to its first 200 on /health, for
- * each service beside two references, a bare `node:http` server (the floor for a process that
+ * each service (started from its compile cache, as the images start) beside two references, a bare `node:http` server (the floor for a process that
  * answers HTTP) and a bundled Express hello. All four are started by the services' own command
  * line (spawnBundle), interleaved sample by sample, and judged by their medians. For the client
  * also the first request through the whole chain, which loads what start-up left for later and
@@ -8,31 +8,64 @@
  */
 import { once } from "node:events";
 import http from "node:http";
-import { freePort, spawnBundle } from "../local/launcher";
+import path from "node:path";
+import { COMPILE_CACHE_DIR, DIST_DIR, freePort, spawnBundle } from "../local/launcher";
+import { fillCompileCache } from "../services/fillCompileCache.mjs";
 import { startLocalStack } from "../local/stack";
 import { HEALTH_PATH } from "../services/wiring";
 import { NODE_FLAGS } from "../services/nodeCommand";
 import { cpuMicroseconds, median, round } from "./measure";
 import type { Progress } from "./progress";
 
-/** What is started, each with the services' command line unless it says otherwise. */
+/** Turns Node.js's module compile cache off for one process (the launcher turns it on). */
+const NO_COMPILE_CACHE = { NODE_DISABLE_COMPILE_CACHE: "1" };
+
+/**
+ * What is started, each with the services' command line unless it says otherwise. The services
+ * start as the stack starts them, from the compile cache filled just before (as the images start
+ * from theirs); the references start without one, and so do the services once more, to show
+ * what the cache saves.
+ */
 const PROGRAMS = {
-  "bare-http-server": { bundle: "bare-http-server", label: "a bare node:http server (the floor)" },
-  "express-hello": { bundle: "express-hello", label: "a bundled Express hello" },
+  "bare-http-server": {
+    bundle: "bare-http-server",
+    label: "a bare node:http server (the floor)",
+    env: NO_COMPILE_CACHE,
+  },
+  "express-hello": {
+    bundle: "express-hello",
+    label: "a bundled Express hello",
+    env: NO_COMPILE_CACHE,
+  },
   target: { bundle: "target", label: "the target" },
   client: { bundle: "client", label: "the client" },
+  "target, no compile cache": {
+    bundle: "target",
+    label: "the target, without the compile cache",
+    env: NO_COMPILE_CACHE,
+  },
+  "client, no compile cache": {
+    bundle: "client",
+    label: "the client, without the compile cache",
+    env: NO_COMPILE_CACHE,
+  },
   // What --no-maglev costs at start, beside the memory it saves (see the memory table).
   "target, Maglev on": {
     bundle: "target",
-    label: "the target, without --no-maglev",
+    label: "the target, without --no-maglev (no cache made for these flags)",
     nodeFlags: NODE_FLAGS.filter((flag) => flag !== "--no-maglev"),
+    env: NO_COMPILE_CACHE,
   },
   "client, Maglev on": {
     bundle: "client",
-    label: "the client, without --no-maglev",
+    label: "the client, without --no-maglev (no cache made for these flags)",
     nodeFlags: NODE_FLAGS.filter((flag) => flag !== "--no-maglev"),
+    env: NO_COMPILE_CACHE,
   },
-} satisfies Record<string, { bundle: string; label: string; nodeFlags?: readonly string[] }>;
+} satisfies Record<
+  string,
+  { bundle: string; label: string; nodeFlags?: readonly string[]; env?: Record<string, string> }
+>;
 
 export type ColdStartProgram = keyof typeof PROGRAMS;
 
@@ -89,6 +122,14 @@ export async function benchmarkColdStart(
   const cpu = new Map(programs.map((p) => [p, [] as number[]]));
   const firstRequest: number[] = [];
   const firstChainAnswer: number[] = [];
+  // The services start from the compile cache as the images start from theirs: filled first,
+  // as the image build fills it, by starting each once (the launcher passes its directory).
+  for (const service of ["target", "client"] as const) {
+    await fillCompileCache(service, COMPILE_CACHE_DIR, [
+      ...NODE_FLAGS,
+      path.join(DIST_DIR, `${service}.js`),
+    ]);
+  }
   // The services run with the environment the stack gives them, the client calling the
   // stack's target through its front end with tokens from its metadata stand-in.
   const stack = await startLocalStack({ basePort: 0 });
@@ -103,11 +144,15 @@ export async function benchmarkColdStart(
       progress.next(`cold start, sample ${sample}/${samples}`);
       for (const program of programs.map((_, i) => programs[(i + sample) % programs.length]!)) {
         const port = await freePort();
-        const { bundle, nodeFlags } = PROGRAMS[program] as { bundle: string; nodeFlags?: string[] };
+        const { bundle, nodeFlags, env } = PROGRAMS[program] as {
+          bundle: string;
+          nodeFlags?: string[];
+          env?: Record<string, string>;
+        };
         const started = performance.now();
         const child = spawnBundle(
           bundle,
-          { ...environments[bundle], PORT: String(port) },
+          { ...environments[bundle], ...env, PORT: String(port) },
           nodeFlags ?? NODE_FLAGS,
         );
         let exited = false;

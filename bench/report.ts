@@ -32,6 +32,8 @@ export interface Goal {
   goal: string;
   measured: string;
   pass: boolean;
+  /** The phase of the run that measured it, whose starting load average is printed beside it. */
+  phase: string;
 }
 
 export interface BenchResults {
@@ -78,6 +80,16 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
 /** The variant of the memory run that uses the services' own command line. */
 export const SHIPPED_VARIANT = "the services' command line";
 
+/**
+ * The memory settings the memory goals hold at: the range config.ts accepts with one CPU, the
+ * stack's default, from the smallest to 4Gi. The services' command line follows the setting
+ * (services/nodeCommand.ts), so each is measured with its own.
+ */
+export const MEMORY_SETTINGS = ["256Mi", "512Mi", "1Gi", "2Gi", "4Gi"] as const;
+
+/** The cold-start goal: at most this many times a bundled Express hello's start. */
+export const COLD_START_GOAL = 1.0;
+
 /** One per round: `numerator`'s rate over `denominator`'s in the same round, median of those. */
 function roundRatio(numerator: ComparatorResult, denominator: ComparatorResult): number {
   return round(median(numerator.roundRates.map((rate, i) => rate / denominator.roundRates[i]!)), 3);
@@ -95,7 +107,19 @@ function startRatio(program: ColdStartTiming, reference: ColdStartTiming): numbe
  * documented pattern, and metadata calls per token lifetime.
  */
 export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
-  const shipped = results.memory.find((m) => m.variant === SHIPPED_VARIANT)!;
+  // Every row of the services' own command line, one per memory setting.
+  const settings = results.memory.filter((m) => m.memory !== undefined);
+  const most = (pick: (m: MemoryResult) => number) => Math.max(...settings.map(pick));
+  const worst = (pick: (m: MemoryResult) => { client: number; target: number }) => ({
+    client: most((m) => pick(m).client),
+    target: most((m) => pick(m).target),
+  });
+  const idle = worst((m) => m.idleMiB);
+  const afterFirstCall = worst((m) => m.afterFirstCallMiB);
+  const peak = worst((m) => m.peakMiB);
+  const perSetting = (pick: (m: MemoryResult) => { client: number; target: number }) =>
+    settings.map((m) => `${m.memory} ${pick(m).client}/${pick(m).target}`).join(", ");
+  const memoryErrors = settings.reduce((sum, m) => sum + m.errors, 0);
   const byProgram = (program: keyof typeof COLD_START_PROGRAMS) =>
     results.coldStart.timings.find((t) => t.program === program)!;
   const chain = (name: ComparatorResult["configuration"]) =>
@@ -105,7 +129,7 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
   const ownVerificationRatio = roundRatio(chain("project"), chain("trusting"));
   const documentedRatio = roundRatio(chain("project"), chain("documented"));
   const lifetime = results.tokenLifetime;
-  const errorsAt256 = shipped.errors + (at256?.errors ?? 0);
+  const errorsAt256 = memoryErrors + (at256?.errors ?? 0);
   const hello = byProgram("express-hello");
   const targetStart = startRatio(byProgram("target"), hello);
   const clientStart = startRatio(byProgram("client"), hello);
@@ -113,46 +137,56 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
   const withoutAuth = chain("unauthenticated");
   const clientCpu = round(withAuth.clientCpuMicroseconds / withoutAuth.clientCpuMicroseconds, 2);
   const targetCpu = round(withAuth.targetCpuMicroseconds / withoutAuth.targetCpuMicroseconds, 2);
+  const { seconds, concurrency } = settings[0]!;
+  const memories = settings.map((m) => m.memory).join(", ");
   return [
     {
-      goal: "idle memory < 60 MiB per service (VmRSS before any load)",
-      measured: `client ${shipped.idleMiB.client}, target ${shipped.idleMiB.target} MiB`,
-      pass: shipped.idleMiB.client < 60 && shipped.idleMiB.target < 60,
+      goal: `idle memory < 60 MiB per service at every memory setting (${memories}; VmRSS before any load)`,
+      measured: `most: client ${idle.client}, target ${idle.target} MiB (client/target: ${perSetting((m) => m.idleMiB)}); after the first call through the chain, not judged: client ${afterFirstCall.client}, target ${afterFirstCall.target} MiB`,
+      pass: idle.client < 60 && idle.target < 60,
+      phase: "memory",
     },
     {
-      goal: `peak memory < 100 MiB per service after ${shipped.seconds} s at ${shipped.concurrency} concurrent requests (VmHWM)`,
-      measured: `client ${shipped.peakMiB.client}, target ${shipped.peakMiB.target} MiB`,
-      pass: shipped.peakMiB.client < 100 && shipped.peakMiB.target < 100,
+      goal: `peak memory < 100 MiB per service after ${seconds} s at ${concurrency} concurrent requests, at every memory setting (VmHWM)`,
+      measured: `most: client ${peak.client}, target ${peak.target} MiB (client/target: ${perSetting((m) => m.peakMiB)})`,
+      pass: peak.client < 100 && peak.target < 100,
+      phase: "memory",
     },
     {
-      goal: "cold start ≤ 1.15× a bundled Express hello started with the same flags, per service (median spawn → first 200 on /health)",
-      measured: `target ${targetStart}×, client ${clientStart}× (hello ${hello.medianMs} ms)`,
-      pass: targetStart <= 1.15 && clientStart <= 1.15,
+      goal: `cold start ≤ ${COLD_START_GOAL.toFixed(1)}× a bundled Express hello started with the same flags, per service (median spawn → first 200 on /health)`,
+      measured: `target ${targetStart}×, client ${clientStart}× (hello ${hello.medianMs} ms; without the compile cache ${startRatio(byProgram("target, no compile cache"), hello)}× and ${startRatio(byProgram("client, no compile cache"), hello)}×)`,
+      pass: targetStart <= COLD_START_GOAL && clientStart <= COLD_START_GOAL,
+      phase: "coldStart",
     },
     {
       goal: "0 errors at 256 concurrent connections through the chain",
-      measured: `${errorsAt256} (memory run ${shipped.errors}, sweep at 256 ${at256?.errors ?? "not run"})`,
+      measured: `${errorsAt256} (memory runs ${memoryErrors}, sweep at 256 ${at256?.errors ?? "not run"})`,
       pass: errorsAt256 === 0 && at256 !== undefined,
+      phase: "memory",
     },
     {
       goal: "the target's own verification costs ≤ 5 % throughput: verifying ÷ trusting Cloud Run ≥ 0.95 (median of per-round ratios)",
       measured: `${ownVerificationRatio}; target CPU ${chain("project").targetCpuMicroseconds} vs ${chain("trusting").targetCpuMicroseconds} µs/req`,
       pass: ownVerificationRatio >= 0.95,
+      phase: "comparators",
     },
     {
       goal: "CPU per request of each service with authentication ≤ 1.10× without",
       measured: `client ${clientCpu}× (${withAuth.clientCpuMicroseconds} / ${withoutAuth.clientCpuMicroseconds} µs), target ${targetCpu}× (${withAuth.targetCpuMicroseconds} / ${withoutAuth.targetCpuMicroseconds} µs)`,
       pass: clientCpu <= 1.1 && targetCpu <= 1.1,
+      phase: "comparators",
     },
     {
       goal: "this project ≥ 1.5× google-auth-library's documented pattern (median of per-round ratios)",
       measured: `${documentedRatio}×`,
       pass: documentedRatio >= 1.5,
+      phase: "comparators",
     },
     {
       goal: "1 metadata call per token lifetime, whatever the concurrency",
       measured: `${chain("project").metadataCalls} in ${chain("project").requests} requests; ${burst.metadataCalls} for ${burst.requests} requests at once on a cold client`,
       pass: chain("project").metadataCalls === 1 && burst.metadataCalls === 1,
+      phase: "comparators",
     },
     {
       goal: `a run outliving its tokens (${lifetime.lifetimeSeconds} s): 0 errors, one fetch per token`,
@@ -161,6 +195,7 @@ export function judgeGoals(results: Omit<BenchResults, "goals">): Goal[] {
         lifetime.errors === 0 &&
         lifetime.shortestGapSeconds !== null &&
         lifetime.shortestGapSeconds >= lifetime.lifetimeSeconds / 2,
+      phase: "tokenLifetime",
     },
   ];
 }
@@ -179,8 +214,13 @@ export function renderTables(results: BenchResults): string {
     `Measured ${results.measuredAt} on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node.js ${machine.node}; load average (1 / 5 / 15 min) ${load(machine.loadAverageBefore)} before, ${load(machine.loadAverageAfter)} after. Services started as \`node ${results.nodeFlags.join(" ")} <bundle>\`.`,
     "### Goals",
     table(
-      ["goal", "measured", "result"],
-      results.goals.map((g) => [g.goal, g.measured, g.pass ? "pass" : "FAIL"]),
+      ["goal", "measured", "result", "load average (1 min) as its phase began"],
+      results.goals.map((g) => [
+        g.goal,
+        g.measured,
+        g.pass ? "pass" : "FAIL",
+        results.loadAverageAtPhase[g.phase] ?? "?",
+      ]),
     ),
     `### Cold start: spawn → first 200 on /health (median of ${coldStart.samples}, interleaved; ${atPhase("coldStart")})`,
     table(
@@ -200,8 +240,10 @@ export function renderTables(results: BenchResults): string {
       [
         "Node.js flags",
         "client idle MiB",
+        "client after 1st call MiB",
         "client peak MiB",
         "target idle MiB",
+        "target after 1st call MiB",
         "target peak MiB",
         "req/s",
         "p99 ms",
@@ -212,8 +254,10 @@ export function renderTables(results: BenchResults): string {
       results.memory.map((m) => [
         `${m.variant}: ${m.nodeFlags.length === 0 ? "(none)" : m.nodeFlags.join(" ")}`,
         m.idleMiB.client,
+        m.afterFirstCallMiB.client,
         m.peakMiB.client,
         m.idleMiB.target,
+        m.afterFirstCallMiB.target,
         m.peakMiB.target,
         m.requestsPerSecond,
         m.p99Ms,

@@ -1,8 +1,8 @@
 /**
  * Starting a service as its own process, from the same bundle the container image ships.
  *
- * The child's environment is built from scratch: PATH and what the stack hands it, nothing
- * else. In particular neither GOOGLE_APPLICATION_CREDENTIALS nor HOME is passed on, because
+ * The child's environment is built from scratch: PATH, NODE_ENV, the compile cache, the
+ * services' allocator setting (services/nodeCommand.ts) and what the stack hands it, nothing else. In particular neither GOOGLE_APPLICATION_CREDENTIALS nor HOME is passed on, because
  * google-auth-library would then prefer the developer's own gcloud credentials over the
  * metadata stand-in, and the local flow would silently stop being the Cloud Run flow.
  */
@@ -14,7 +14,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { HEALTH_PATH } from "../services/wiring";
-import { NODE_FLAGS } from "../services/nodeCommand";
+import { NODE_ENVIRONMENT, NODE_FLAGS } from "../services/nodeCommand";
 
 export interface LaunchRequest {
   name: string;
@@ -42,6 +42,14 @@ export type Launcher = (request: LaunchRequest) => Promise<LaunchedService>;
 export type LogSink = (service: string, line: LogLine) => void;
 
 export const DIST_DIR = path.join(__dirname, "..", "dist");
+
+/**
+ * Node.js's module compile cache for the bundles: a start reads the compiled code a service
+ * left there when it last exited (Node.js writes it then, and replaces it once the bundle has
+ * changed), as the container image reads the cache its build filled (services/Dockerfile). The
+ * benchmark fills it before it measures (services/fillCompileCache.mjs).
+ */
+export const COMPILE_CACHE_DIR = path.join(DIST_DIR, "compile-cache");
 
 const START_TIMEOUT_MS = 10_000;
 /** Often enough that polling adds little to a start-up of a few tens of milliseconds. */
@@ -160,7 +168,9 @@ let stoppingAll = false;
 
 /**
  * Runs `dist/<bundle>.js` with the services' command line (or other Node.js flags, when the
- * benchmark measures what they change) and nothing in its environment but PATH and `env`.
+ * benchmark measures what they change) and nothing in its environment but PATH, NODE_ENV, the
+ * compile cache, NODE_ENVIRONMENT and `env` (NODE_DISABLE_COMPILE_CACHE=1 there turns the cache
+ * off).
  */
 export function spawnBundle(
   bundle: string,
@@ -169,7 +179,13 @@ export function spawnBundle(
 ) {
   if (stoppingAll) throw new Error(`not starting ${bundle}: everything is being stopped`);
   const child = spawn(process.execPath, [...nodeFlags, path.join(DIST_DIR, `${bundle}.js`)], {
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_ENV: "production",
+      NODE_COMPILE_CACHE: COMPILE_CACHE_DIR,
+      ...NODE_ENVIRONMENT,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);

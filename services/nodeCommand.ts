@@ -55,3 +55,19 @@ export function nodeFlags(memory: string): string[] {
 
 /** The flags at the image's default memory: what `npm start` and the tests run with. */
 export const NODE_FLAGS: readonly string[] = nodeFlags(IMAGE_MEMORY);
+
+/**
+ * The environment a service's process starts with besides its configuration: the container
+ * image's ENV (services/Dockerfile; a test keeps the two equal) and what the launcher gives
+ * every bundle (local/launcher.ts).
+ *
+ * MALLOC_TRIM_THRESHOLD_ has glibc's allocator give memory at the top of its heap back to the
+ * system once 64 KiB of it is free. By default that threshold starts at 128 KiB and grows with
+ * the largest block ever freed, up to 32 MiB, so memory the services used for a burst of
+ * requests (sockets, read buffers, V8's compilers) stays resident: under 256 concurrent requests
+ * the client's peak is about 5 MiB lower with it, at no measurable CPU cost (docs/benchmarks.md).
+ * Setting it also turns off that growth.
+ */
+export const NODE_ENVIRONMENT: Readonly<Record<string, string>> = {
+  MALLOC_TRIM_THRESHOLD_: "65536",
+};

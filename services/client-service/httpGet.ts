@@ -27,7 +27,7 @@ export interface HttpAnswer {
  * in a few milliseconds. A bounded pool instead of one connection per request lowers both
  * services' peak memory under load and raises throughput (figures in docs/benchmarks.md).
  */
-export const MAX_CONNECTIONS = 64;
+export const MAX_CONNECTIONS = 48;
 
 /** Larger answers are cut off: the target's answers are small, and memory is not unlimited. */
 export const MAX_BODY_BYTES = 1024 * 1024;

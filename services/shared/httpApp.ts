@@ -63,14 +63,24 @@ function requestContext(logger: Logger, projectId: string | undefined): RequestH
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const trace = traceFromHeaders(req.headers);
-    const log = logger.child(traceLogFields(trace, projectId));
-    const context: RequestContext = { log, trace };
-    Object.assign(res.locals, context);
+    // The request's logger is made when something is logged, not for every request: most
+    // requests log nothing at the default level (probes) or at warn, and a pino child costs
+    // its bindings' serialisation and garbage that, under load, raises the services' memory.
+    let log: Logger | undefined;
+    const context: RequestContext = {
+      trace,
+      get log() {
+        return (log ??= logger.child(traceLogFields(trace, projectId)));
+      },
+    };
+    res.locals.trace = trace;
+    Object.defineProperty(res.locals, "log", Object.getOwnPropertyDescriptor(context, "log")!);
     res.on("finish", () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // Probes hit /health every few seconds; keep them out of the default log level.
       const level = req.path === HEALTH_PATH && res.statusCode === 200 ? "debug" : "info";
-      log[level](
+      if (!logger.isLevelEnabled(level)) return;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      context.log[level](
         {
           httpRequest: {
             requestMethod: req.method,

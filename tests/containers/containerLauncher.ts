@@ -36,7 +36,8 @@ export interface ContainerStop {
 }
 
 export interface ContainerLauncher {
-  launch(request: LaunchRequest): Promise<ContainerService>;
+  /** `args`, when given, replace the image's CMD, as Cloud Run's container arguments do. */
+  launch(request: LaunchRequest, args?: readonly string[]): Promise<ContainerService>;
   /** The last launch request for each service, to start it again the same way. */
   requests: Map<string, LaunchRequest>;
   /** Every `docker stop` so far, in order. */
@@ -60,7 +61,10 @@ export function containerLauncher(
   const stops: ContainerStop[] = [];
   let started = 0;
 
-  const launch = async (request: LaunchRequest): Promise<ContainerService> => {
+  const launch = async (
+    request: LaunchRequest,
+    args: readonly string[] = [],
+  ): Promise<ContainerService> => {
     requests.set(request.name, request);
     // Cloud Run always sets a concrete PORT; pick one where the stack asks for "any".
     const { HOST: _loopbackOnly, ...given } = request.env;
@@ -81,6 +85,7 @@ export function containerLauncher(
         `--label=${label}`,
         ...Object.entries(env).map(([name, value]) => `--env=${name}=${value}`),
         imageOf(request.bundle),
+        ...args,
       ],
       { env: engine.env, stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -43,7 +43,7 @@ describe("the Dockerfile's base images", () => {
 
   test("every FROM names a build argument, an earlier stage or an image pinned by digest", () => {
     const froms = [...DOCKERFILE.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]!);
-    expect(froms).toHaveLength(5);
+    expect(froms).toHaveLength(6);
     for (const from of froms) {
       expect(from).toMatch(new RegExp(`^\\$\\{\\w+\\}$|^build$|${DIGEST}`));
     }

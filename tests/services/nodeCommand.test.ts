@@ -6,15 +6,23 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DIST_DIR, spawnBundle } from "../../local/launcher";
-import { IMAGE_MEMORY, mebibytes, NODE_FLAGS, nodeFlags } from "../../services/nodeCommand";
+import { execFileSync } from "node:child_process";
+import { COMPILE_CACHE_DIR, DIST_DIR, spawnBundle } from "../../local/launcher";
+import {
+  IMAGE_MEMORY,
+  mebibytes,
+  NODE_ENVIRONMENT,
+  NODE_FLAGS,
+  nodeFlags,
+} from "../../services/nodeCommand";
 import { imageArguments } from "../../services/wiring";
 
 const DOCKERFILE = path.join(__dirname, "..", "..", "services", "Dockerfile");
+const FILL_SCRIPT = path.join(__dirname, "..", "..", "services", "fillCompileCache.mjs");
 
-/** The Dockerfile's one exec-form `instruction` (ENTRYPOINT or CMD), as an argument list. */
-function execForm(instruction: "ENTRYPOINT" | "CMD"): string[] {
-  const pattern = new RegExp(`^${instruction}\\s+`);
+/** The Dockerfile's one `instruction` in exec form (ENTRYPOINT, CMD or RUN), as an argument list. */
+function execForm(instruction: "ENTRYPOINT" | "CMD" | "RUN"): string[] {
+  const pattern = new RegExp(`^${instruction}\\s+(?=\\[)`);
   const lines = readFileSync(DOCKERFILE, "utf8")
     .split("\n")
     .filter((line) => pattern.test(line));
@@ -43,6 +51,29 @@ describe("the services' command line", () => {
     expect(IMAGE_MEMORY).toBe("512Mi");
   });
 
+  it("is the one the image's compile cache is filled with, so that V8 accepts the cache", () => {
+    // The fill script's own arguments are the cache directory, then node's command line.
+    const [node, script, _cacheDirectory, ...commandLine] = execForm("RUN");
+    expect([node, script]).toEqual(["node", "/fill/fillCompileCache.mjs"]);
+    expect(commandLine).toEqual(execForm("CMD"));
+  });
+
+  it("runs in the environment the image's ENV sets, which the launcher gives every bundle", () => {
+    // The final stage's ENV instruction, its continued lines joined.
+    const finalStage = readFileSync(DOCKERFILE, "utf8")
+      .split(/^FROM /m)
+      .at(-1)!;
+    const imageEnv = /^ENV (.*)$/m.exec(finalStage.replaceAll("\\\n", " "))![1]!.split(/\s+/);
+    const child = spawnBundle("bare-http-server", { PORT: "0", HOST: "127.0.0.1" });
+    spawned.push(child);
+    const launched = readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0");
+    expect(Object.keys(NODE_ENVIRONMENT).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(NODE_ENVIRONMENT)) {
+      expect(imageEnv).toContain(`${name}=${value}`);
+      expect(launched).toContain(`${name}=${value}`);
+    }
+  });
+
   it("is the same when the launcher starts a bundle", async () => {
     // Without its configuration the target exits at once, which is all this needs.
     const child = spawnBundle("target", {});
@@ -55,6 +86,27 @@ describe("the services' command line", () => {
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code).toBe(1);
   });
+
+  it.each(["target", "client"])(
+    "starts the %s from the compile cache services/fillCompileCache.mjs filled",
+    async (bundle) => {
+      // The fill script as the image build runs it, into the directory the launcher passes on.
+      execFileSync(
+        process.execPath,
+        [FILL_SCRIPT, COMPILE_CACHE_DIR, ...NODE_FLAGS, path.join(DIST_DIR, `${bundle}.js`)],
+        { env: { PATH: process.env.PATH ?? "", SERVICE: bundle }, stdio: "pipe" },
+      );
+      // Without its configuration the service exits at once, after its bundle was loaded.
+      const child = spawnBundle(bundle, { NODE_DEBUG_NATIVE: "COMPILE_CACHE" });
+      spawned.push(child);
+      let output = "";
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      await once(child, "close");
+      expect(output).toContain(
+        `V8 code cache for CommonJS ${path.join(DIST_DIR, `${bundle}.js`)} was accepted`,
+      );
+    },
+  );
 
   it("holds only flags this Node.js accepts", async () => {
     const child = spawnBundle("target", {});

@@ -4,6 +4,11 @@
  * an unknown `kid` (at most once per cooldown), and one refetch shared by every lookup that
  * waits for it.
  *
+ * jose's key set is built on the first lookup, not when the service starts: building it makes a
+ * `Headers`, which loads Node.js's bundled fetch client (undici), about 30 ms of the target's
+ * start and 6-7 MiB of its resident memory (docs/benchmarks.md). The first token waits for the
+ * keys to be fetched anyway; nothing is fetched before it, then or now.
+ *
  * Two things jose leaves to the application are added here, and nothing else:
  * - freshness as the publisher's `Cache-Control: max-age` says, where jose would use a fixed
  *   age (Google rotates on its own schedule and says how long its keys may be kept);
@@ -75,15 +80,19 @@ export function remoteKeySet(options: RemoteKeySetOptions): JWTVerifyGetKey {
     }
   };
 
-  const keySet = createRemoteJWKSet(new URL(options.url), {
-    timeoutDuration: KEY_FETCH_TIMEOUT_MS,
-    cooldownDuration: KEY_FETCH_COOLDOWN_MS,
-    // Freshness is decided by the publisher's max-age below, not by a fixed age.
-    cacheMaxAge: Number.POSITIVE_INFINITY,
-    [customFetch]: fetchKeys,
-  });
+  const url = new URL(options.url);
+  let built: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const jwks = () =>
+    (built ??= createRemoteJWKSet(url, {
+      timeoutDuration: KEY_FETCH_TIMEOUT_MS,
+      cooldownDuration: KEY_FETCH_COOLDOWN_MS,
+      // Freshness is decided by the publisher's max-age below, not by a fixed age.
+      cacheMaxAge: Number.POSITIVE_INFINITY,
+      [customFetch]: fetchKeys,
+    }));
 
   return async (header, token) => {
+    const keySet = jwks();
     if (freshUntil > 0 && Date.now() >= freshUntil && !coolingDown()) {
       // Past its max-age: refresh before looking up. Should that fail, the keys already held
       // stay in use; they were valid a moment ago and Google lists keys well beyond their use.

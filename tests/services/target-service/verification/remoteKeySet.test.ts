@@ -10,6 +10,7 @@ import {
   KeysUnavailableError,
   remoteKeySet,
 } from "../../../../services/target-service/verification/remoteKeySet";
+import type { Response } from "express";
 import { TestServers } from "../../../helpers/servers";
 import {
   idTokenClaims,
@@ -162,6 +163,37 @@ describe("the remote key set", () => {
     const results = await lookups;
     expect(results.map((result) => result.status)).toEqual(Array(20).fill("fulfilled"));
     expect(publisher.hits()).toBe(2);
+  });
+
+  it("fetches nothing until a token needs a key", async () => {
+    remoteKeySet({ url: publisher.url });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(publisher.hits()).toBe(0);
+    await verifySignedBy(first);
+    expect(publisher.hits()).toBe(1);
+  });
+
+  it("does not follow a redirect: the keys are unavailable, and the other location is never asked", async () => {
+    const elsewhere = await servers.stub((_req, res) => {
+      res.json({ keys: [first.jwk] });
+    });
+    const redirecting = await servers.stub((_req, res) => {
+      res.redirect(302, elsewhere.url);
+    });
+    keys = remoteKeySet({ url: redirecting.url });
+    await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
+    expect(elsewhere.hits()).toBe(0);
+  });
+
+  it.each([
+    ["a document that is not a key set", (res: Response) => res.json({ keys: "none" })],
+    ["a document that is not JSON", (res: Response) => res.type("text/html").send("<html>")],
+  ])("refuses %s: the keys are unavailable", async (_what, answer) => {
+    const publishing = await servers.stub((_req, res) => {
+      answer(res);
+    });
+    keys = remoteKeySet({ url: publishing.url });
+    await expect(verifySignedBy(first)).rejects.toThrow(KeysUnavailableError);
   });
 
   it(

@@ -1,0 +1,68 @@
+/**
+ * What each service loads to start and answer its startup probe, read from the bundle as the
+ * stack runs it: not Node.js's bundled fetch client (undici), which the target's key set once
+ * loaded at start, nor its worker threads or tty, which pino and Express's `debug` loaded and
+ * which the bundles now leave out (build.mjs), nor https and TLS, which wait for the first
+ * call that needs them. Each of these costs start-up time and resident memory for the life of
+ * the process (docs/benchmarks.md).
+ */
+import path from "node:path";
+import { processLauncher } from "../../local/launcher";
+import { NODE_FLAGS } from "../../services/nodeCommand";
+
+const PRELOAD = path.join(__dirname, "printLoadedModules.js");
+
+const ENVIRONMENTS: Record<string, Record<string, string>> = {
+  target: {
+    AUTH_MODE: "verify",
+    AUDIENCES: "https://target.example.run.app",
+    ALLOWED_INVOKERS: "client@demo-project.iam.gserviceaccount.com",
+  },
+  client: {
+    TARGET_URL: "https://target.example.run.app",
+    TARGET_AUDIENCE: "https://target.example.run.app",
+  },
+};
+
+/** The Node.js modules `bundle` loaded from its start to its stop, with one 200 on /health. */
+async function modulesLoadedBy(bundle: string): Promise<string[]> {
+  let loaded: string[] | undefined;
+  const launch = processLauncher(
+    (_service, line) => {
+      if (typeof line === "object" && Array.isArray(line.loadedModules)) {
+        loaded = line.loadedModules as string[];
+      }
+    },
+    [...NODE_FLAGS, `--require=${PRELOAD}`],
+  );
+  // The launcher returns once /health has answered 200.
+  const service = await launch({
+    name: bundle,
+    bundle,
+    env: { PORT: "0", HOST: "127.0.0.1", ...ENVIRONMENTS[bundle] },
+  });
+  await service.stop();
+  await service.exited;
+  if (loaded === undefined) throw new Error(`${bundle} printed no module list`);
+  return loaded
+    .filter((entry) => entry.startsWith("NativeModule "))
+    .map((entry) => entry.slice(13));
+}
+
+describe.each(["target", "client"])("the %s, started and probed once", (bundle) => {
+  let modules: string[];
+  beforeAll(async () => {
+    modules = await modulesLoadedBy(bundle);
+  });
+
+  it("has loaded Node.js's http server, so the list below is the real one", () => {
+    expect(modules).toContain("http");
+  });
+
+  it.each(["internal/deps/undici/undici", "worker_threads", "tty", "https", "tls"])(
+    "has not loaded %s",
+    (module) => {
+      expect(modules).not.toContain(module);
+    },
+  );
+});
