@@ -59,11 +59,20 @@ const leftOut = (what) =>
   `throw new Error(${JSON.stringify(`${what} is left out of this bundle (build.mjs)`)});`;
 const LEFT_OUT = [
   {
-    // Loaded by Express's body parsers to decode a body in a Japanese, Chinese or Korean
-    // charset. The services read no request body; a body parser would answer 415 for those.
-    filter: /^\.\/tables\/.*\.json$/,
-    importer: /[\\/]iconv-lite[\\/]encodings[\\/]/,
-    contents: leftOut("iconv-lite's double-byte tables"),
+    // Express's body parsers (express.json(), express.urlencoded() and the others), which
+    // Express loads as it loads: the services read no request body. Left out with them is what
+    // they load at start, Node.js's zlib, raw-body, iconv-lite and its charset tables among it.
+    filter: /^body-parser$/,
+    importer: /[\\/]express[\\/]lib[\\/]express\.js$/,
+    contents: `const leftOut = () => { ${leftOut("Express's body parsers")} };
+      module.exports = { json: leftOut, raw: leftOut, text: leftOut, urlencoded: leftOut };`,
+  },
+  {
+    // sonic-boom, pino's destination, checks one fact with Node.js's assert module when it is
+    // closed; loading that module costs a few ms of every start. The same check, without it.
+    filter: /^(node:)?assert$/,
+    importer: /[\\/]sonic-boom[\\/]/,
+    contents: "module.exports = (ok, message) => { if (!ok) throw new Error(message); };",
   },
   {
     // Loaded by gaxios (under google-auth-library) for its requests unless it is given a fetch:

@@ -1,10 +1,10 @@
 /**
  * Cold start as Cloud Run sees it: from spawning the process to its first 200 on /health, for
- * each service (started from its compile cache, as the images start) beside two references, a bare `node:http` server (the floor for a process that
- * answers HTTP) and a bundled Express hello. All four are started by the services' own command
- * line (spawnBundle), interleaved sample by sample, and judged by their medians. For the client
- * also the first request through the whole chain, which loads what start-up left for later and
- * fetches the first token.
+ * each service (started from its compile cache, as the images start) beside two references, a
+ * bare `node:http` server (the floor for a process that answers HTTP) and a bundled Express
+ * hello. All are started by the services' own command line (spawnBundle), interleaved sample by
+ * sample, and judged by their medians. For the client also the first request through the whole
+ * chain, which loads what start-up left for later and fetches the first token.
  */
 import { once } from "node:events";
 import http from "node:http";

@@ -2,7 +2,8 @@
  * Starting a service as its own process, from the same bundle the container image ships.
  *
  * The child's environment is built from scratch: PATH, NODE_ENV, the compile cache, the
- * services' allocator setting (services/nodeCommand.ts) and what the stack hands it, nothing else. In particular neither GOOGLE_APPLICATION_CREDENTIALS nor HOME is passed on, because
+ * services' allocator setting (services/nodeCommand.ts) and what the stack hands it, nothing
+ * else. In particular neither GOOGLE_APPLICATION_CREDENTIALS nor HOME is passed on, because
  * google-auth-library would then prefer the developer's own gcloud credentials over the
  * metadata stand-in, and the local flow would silently stop being the Cloud Run flow.
  */

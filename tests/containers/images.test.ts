@@ -304,6 +304,12 @@ describe("the images running as Cloud Run runs them", () => {
 
   const containerOf = (service: Bundle) => stack!.services[service].process as ContainerService;
 
+  /** Containers a test starts beside the stack's; stopped here whatever the test's outcome. */
+  const startedByTest: ContainerService[] = [];
+  afterEach(async () => {
+    await Promise.all(startedByTest.splice(0).map((container) => container.stop()));
+  });
+
   it("serves the client container's call to the target container through the front end, as the client's service account", async () => {
     const { client, target } = stack!.services;
     const response = await fetch(client.url, { signal: AbortSignal.timeout(15_000) });
@@ -387,6 +393,8 @@ describe("the images running as Cloud Run runs them", () => {
           { ...request, env: { ...request.env, PORT: "0", NODE_DEBUG_NATIVE: "COMPILE_CACHE" } },
           imageArguments(memory),
         );
+        startedByTest.push(container);
+        // Stopped before its output is read, so that every line it wrote has arrived.
         await container.stop();
         expect({ memory, fromCache: container.output().includes(FROM_CACHE) }).toEqual({
           memory,
@@ -404,34 +412,33 @@ describe("the images running as Cloud Run runs them", () => {
       { ...request, env: { ...request.env, PORT: "0", NODE_DEBUG_NATIVE: "COMPILE_CACHE" } },
       imageArguments("512Mi"),
     );
-    try {
-      const genuine = await stack!.issuer.issue({
-        email: client.email,
-        audience: target.url,
-        format: "full",
+    startedByTest.push(container);
+    const genuine = await stack!.issuer.issue({
+      email: client.email,
+      audience: target.url,
+      format: "full",
+    });
+    const [header, payload] = genuine.split(".") as [string, string];
+    const { kid } = JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string };
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<
+      string,
+      unknown
+    >;
+    // The same claims and key id, signed by a key the issuer never published.
+    const forged = await signToken(newSigningKey(kid), claims);
+    const statusWith = async (token: string) => {
+      const response = await fetch(container.url, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(15_000),
       });
-      const [header, payload] = genuine.split(".") as [string, string];
-      const { kid } = JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string };
-      const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<
-        string,
-        unknown
-      >;
-      // The same claims and key id, signed by a key the issuer never published.
-      const forged = await signToken(newSigningKey(kid), claims);
-      const statusWith = async (token: string) => {
-        const response = await fetch(container.url, {
-          headers: { authorization: `Bearer ${token}` },
-          signal: AbortSignal.timeout(15_000),
-        });
-        await response.text();
-        return response.status;
-      };
-      expect(await statusWith(forged)).toBe(401);
-      expect(await statusWith(withRemovedSignature(genuine))).toBe(401);
-      expect(await statusWith(genuine)).toBe(200);
-    } finally {
-      await container.stop();
-    }
+      await response.text();
+      return response.status;
+    };
+    expect(await statusWith(forged)).toBe(401);
+    expect(await statusWith(withRemovedSignature(genuine))).toBe(401);
+    expect(await statusWith(genuine)).toBe(200);
+    // Stopped before its output is read, so that every line it wrote has arrived.
+    await container.stop();
     expect(container.output()).toContain(FROM_CACHE);
   }, 60_000);
 

@@ -1,10 +1,10 @@
 /**
  * What each service loads to start and answer its startup probe, read from the bundle as the
  * stack runs it: not Node.js's bundled fetch client (undici), which the target's key set once
- * loaded at start, nor its worker threads or tty, which pino and Express's `debug` loaded and
- * which the bundles now leave out (build.mjs), nor https and TLS, which wait for the first
- * call that needs them. Each of these costs start-up time and resident memory for the life of
- * the process (docs/benchmarks.md).
+ * loaded at start, nor its worker threads, tty, zlib or assert, which pino, Express's `debug`,
+ * Express's body parsers and pino's destination loaded and which the bundles now leave out
+ * (build.mjs), nor https and TLS, which wait for the first call that needs them. Each of these
+ * costs start-up time and resident memory for the life of the process (docs/benchmarks.md).
  */
 import path from "node:path";
 import { processLauncher } from "../../local/launcher";
@@ -59,10 +59,15 @@ describe.each(["target", "client"])("the %s, started and probed once", (bundle) 
     expect(modules).toContain("http");
   });
 
-  it.each(["internal/deps/undici/undici", "worker_threads", "tty", "https", "tls"])(
-    "has not loaded %s",
-    (module) => {
-      expect(modules).not.toContain(module);
-    },
-  );
+  it.each([
+    "internal/deps/undici/undici",
+    "worker_threads",
+    "tty",
+    "https",
+    "tls",
+    "zlib",
+    "assert",
+  ])("has not loaded %s", (module) => {
+    expect(modules).not.toContain(module);
+  });
 });
