@@ -67,20 +67,15 @@ function requestContext(logger: Logger, projectId: string | undefined): RequestH
     // requests log nothing at the default level (probes) or at warn, and a pino child costs
     // its bindings' serialisation and garbage that, under load, raises the services' memory.
     let log: Logger | undefined;
-    const context: RequestContext = {
-      trace,
-      get log() {
-        return (log ??= logger.child(traceLogFields(trace, projectId)));
-      },
-    };
+    const traceLog = () => (log ??= logger.child(traceLogFields(trace, projectId)));
     res.locals.trace = trace;
-    Object.defineProperty(res.locals, "log", Object.getOwnPropertyDescriptor(context, "log")!);
+    Object.defineProperty(res.locals, "log", { get: traceLog, enumerable: true });
     res.on("finish", () => {
       // Probes hit /health every few seconds; keep them out of the default log level.
       const level = req.path === HEALTH_PATH && res.statusCode === 200 ? "debug" : "info";
       if (!logger.isLevelEnabled(level)) return;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      context.log[level](
+      traceLog()[level](
         {
           httpRequest: {
             requestMethod: req.method,

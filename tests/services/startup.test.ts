@@ -9,23 +9,13 @@
 import path from "node:path";
 import { processLauncher } from "../../local/launcher";
 import { NODE_FLAGS } from "../../services/nodeCommand";
+// The placeholder configuration the image build starts each service with: no network, no secret.
+import { WARM_UP_ENVIRONMENTS } from "../../services/fillCompileCache.mjs";
 
 const PRELOAD = path.join(__dirname, "printLoadedModules.js");
 
-const ENVIRONMENTS: Record<string, Record<string, string>> = {
-  target: {
-    AUTH_MODE: "verify",
-    AUDIENCES: "https://target.example.run.app",
-    ALLOWED_INVOKERS: "client@demo-project.iam.gserviceaccount.com",
-  },
-  client: {
-    TARGET_URL: "https://target.example.run.app",
-    TARGET_AUDIENCE: "https://target.example.run.app",
-  },
-};
-
 /** The Node.js modules `bundle` loaded from its start to its stop, with one 200 on /health. */
-async function modulesLoadedBy(bundle: string): Promise<string[]> {
+async function modulesLoadedBy(bundle: "target" | "client"): Promise<string[]> {
   let loaded: string[] | undefined;
   const launch = processLauncher(
     (_service, line) => {
@@ -39,7 +29,7 @@ async function modulesLoadedBy(bundle: string): Promise<string[]> {
   const service = await launch({
     name: bundle,
     bundle,
-    env: { PORT: "0", HOST: "127.0.0.1", ...ENVIRONMENTS[bundle] },
+    env: { PORT: "0", HOST: "127.0.0.1", ...WARM_UP_ENVIRONMENTS[bundle] },
   });
   await service.stop();
   await service.exited;
@@ -49,7 +39,7 @@ async function modulesLoadedBy(bundle: string): Promise<string[]> {
     .map((entry) => entry.slice(13));
 }
 
-describe.each(["target", "client"])("the %s, started and probed once", (bundle) => {
+describe.each(["target", "client"] as const)("the %s, started and probed once", (bundle) => {
   let modules: string[];
   beforeAll(async () => {
     modules = await modulesLoadedBy(bundle);
